@@ -1,0 +1,91 @@
+package dcs_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/gen"
+)
+
+func TestStatusNames(t *testing.T) {
+	t.Parallel()
+	require.Len(t, dcs.Statuses, dcs.NumStatuses)
+	seen := map[string]bool{}
+	for i, s := range dcs.Statuses {
+		assert.Equal(t, i, s.Index())
+		assert.False(t, seen[s.Counter()], "duplicate %s", s)
+		seen[s.Counter()] = true
+		got, err := dcs.ParseStatus(string(s))
+		require.NoError(t, err)
+		assert.Equal(t, s, got)
+		back, ok := dcs.StatusForCounter(s.Counter())
+		assert.True(t, ok)
+		assert.Equal(t, s, back)
+	}
+	assert.Equal(t, "createfailed_count", dcs.CreateFailed.Counter())
+	assert.Equal(t, "running", dcs.Running.Name())
+	assert.Equal(t, -1, dcs.Status("running").Index(), "statuses are case-sensitive")
+
+	_, err := dcs.ParseStatus("DELETING")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "RESTARTING", "the error lists the valid values")
+	_, err = dcs.ParseEngine("redis")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Redis, Memcached")
+	assert.Equal(t, "memcached", dcs.Memcached.Key())
+}
+
+func TestTransitional(t *testing.T) {
+	t.Parallel()
+	settled := map[dcs.Status]bool{dcs.Running: true, dcs.Error: true, dcs.Frozen: true, dcs.CreateFailed: true}
+	for _, s := range dcs.Statuses {
+		assert.Equal(t, !settled[s], s.Transitional(), s)
+	}
+	assert.False(t, dcs.Status("NOPE").Transitional())
+}
+
+// TestFieldsFollowStatuses proves that each generated field maps to the
+// status whose counter is its JSON name, both ways and at both levels.
+func TestFieldsFollowStatuses(t *testing.T) {
+	t.Parallel()
+	var c dcs.Counts
+	for i := range dcs.Statuses {
+		c.Total[i] = int32(100 + i)
+		c.Redis[i] = int32(200 + i)
+		c.Memcached[i] = int32(300 + i)
+	}
+	data, err := json.Marshal(c.API())
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(data, &m))
+	for i, s := range dcs.Statuses {
+		assert.EqualValues(t, 100+i, m[s.Counter()], s)
+		assert.EqualValues(t, 200+i, m["redis"].(map[string]any)[s.Counter()], s)
+		assert.EqualValues(t, 300+i, m["memcached"].(map[string]any)[s.Counter()], s)
+	}
+	var back gen.InstanceStatusCounts
+	require.NoError(t, json.Unmarshal(data, &back))
+	assert.Equal(t, c, dcs.FromAPI(back))
+}
+
+func TestCountersHelpers(t *testing.T) {
+	t.Parallel()
+	var c dcs.Counters
+	c[dcs.Running.Index()] = 16
+	c[dcs.Creating.Index()] = 2
+	c[dcs.Restarting.Index()] = 1
+	c[dcs.CreateFailed.Index()] = 44
+	assert.EqualValues(t, 16, c.Get(dcs.Running))
+	assert.EqualValues(t, 0, c.Get("NOPE"))
+	assert.EqualValues(t, 63, c.Total())
+	assert.EqualValues(t, 3, c.Transitional())
+
+	counts := dcs.Counts{Redis: c}
+	assert.Equal(t, c, counts.Engine(dcs.Redis))
+	assert.Equal(t, dcs.Counters{}, counts.Engine(dcs.Memcached))
+	assert.Equal(t, dcs.Counters{}, counts.Engine("Kafka"))
+}
