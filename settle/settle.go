@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/internal/clock"
 )
 
 // Condition compares one counter with a number, e.g. running_count>=16,
@@ -185,7 +186,7 @@ func Wait(ctx context.Context, opts Options) (dcs.Counts, error) {
 		opts.Interval = 10 * time.Second
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = clock.Sleep
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -249,17 +250,6 @@ func settled(c dcs.Counts, until []Condition) bool {
 		}
 	}
 	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Summary describes counts in one line: what is still moving first, then
