@@ -4,6 +4,9 @@
 // dcs.yaml describes the Huawei Cloud DCS operation
 // ListNumberOfInstancesInDifferentStatus. It is the single source of truth:
 // gen/ is generated from it and the fake server validates requests with it.
+//
+// admin.yaml describes the fake server's own control API under /_fake/;
+// gen/admin is generated from it.
 package openapi
 
 import (
@@ -13,6 +16,12 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
+
+// Admin is the raw OpenAPI 3 document of the fake server's admin API
+// under /_fake/.
+//
+//go:embed admin.yaml
+var Admin []byte
 
 // DCS is the raw OpenAPI 3 document of the DCS instance status API.
 //
@@ -24,6 +33,12 @@ var DCS []byte
 // without affecting anyone else.
 func LoadDCS(ctx context.Context) (*openapi3.T, error) {
 	return load(ctx, "dcs.yaml", DCS)
+}
+
+// LoadAdmin parses and validates the admin document, a new *openapi3.T
+// on each call like LoadDCS.
+func LoadAdmin(ctx context.Context) (*openapi3.T, error) {
+	return load(ctx, "admin.yaml", Admin)
 }
 
 func load(ctx context.Context, name string, data []byte) (*openapi3.T, error) {

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/internal/contract"
+	"github.com/dcskit/dcskit/openapi"
+	"github.com/dcskit/dcskit/signer"
+)
+
+const (
+	serveFixture = "../../server/testdata/fixture.json"
+	serveProject = "0605767e2c00d5552f8fc01a6f4d3b3a"
+)
+
+// serving is a `dcskit serve` running in the background.
+type serving struct {
+	url    string
+	stderr *lockedBuffer
+	stop   func() result // cancels the context and waits for the exit
+}
+
+// startServe runs dcskit serve on a free port and waits for the URL on
+// its first stdout line. runCLI cannot be used: it shows the output only
+// after the command has returned.
+func startServe(t *testing.T, args ...string) *serving {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr lockedBuffer
+	done := make(chan result, 1)
+	go func() {
+		err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, &stdout, &stderr)
+		code := report(err, &stderr)
+		done <- result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+	}()
+	stop := func() result {
+		cancel()
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop")
+			return result{}
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if first, _, ok := strings.Cut(stdout.String(), "\n"); ok {
+			return &serving{url: first, stderr: &stderr, stop: stop}
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("serve exited with %d: %s", r.code, r.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL on stdout; stderr: %s", stderr.String())
+		}
+	}
+}
+
+func contractClient(t *testing.T) *http.Client {
+	t.Helper()
+	adminDoc, err := openapi.LoadAdmin(t.Context())
+	require.NoError(t, err)
+	return &http.Client{Transport: contract.ForTest(t, adminDoc).Transport(t, nil)}
+}
+
+func TestServe(t *testing.T) {
+	t.Parallel()
+	const ak, sk = "AKSERVE", "sk-serve-SECRET"
+	s := startServe(t, "--fixture", serveFixture, "--ak", ak, "--sk", sk)
+	assert.Regexp(t, regexp.MustCompile(`^http://127\.0\.0\.1:\d+$`), s.url)
+	c := contractClient(t)
+
+	req, err := http.NewRequest(http.MethodGet, s.url+"/v2/"+serveProject+"/instances/status?include_failure=true", nil)
+	require.NoError(t, err)
+	require.NoError(t, signer.Sign(req, nil, signer.Credentials{AccessKey: ak, SecretKey: sk}, time.Now()))
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	var counts gen.InstanceStatusCounts
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&counts))
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	got := dcs.FromAPI(counts)
+	assert.Equal(t, int32(16), got.Total.Get(dcs.Running))
+	assert.Equal(t, int32(44), got.Total.Get(dcs.CreateFailed))
+	okID := resp.Header.Get("X-Request-Id")
+
+	resp, err = c.Get(s.url + "/v2/" + serveProject + "/instances/status")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "unsigned")
+	deniedID := resp.Header.Get("X-Request-Id")
+
+	resp, err = c.Get(s.url + "/_fake/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	r := s.stop()
+	assert.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+	for _, id := range []string{okID, deniedID} {
+		assert.Contains(t, r.stderr, "request_id="+id)
+	}
+	assert.Equal(t, 3, strings.Count(r.stderr, "msg=request "), "one line per request: %s", r.stderr)
+	assert.NotContains(t, r.stderr, sk)
+	assert.NotContains(t, r.stderr, "Signature=")
+}
+
+func TestServeDrainsInFlightRequests(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	c := contractClient(t)
+	resp, err := c.Post(s.url+"/_fake/faults", "application/json", strings.NewReader(`{"delay_ms":500}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+
+	status := make(chan int, 1)
+	go func() {
+		resp, err := c.Get(s.url + "/v2/p/instances/status")
+		if err != nil {
+			status <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	require.Eventually(t, func() bool {
+		return strings.Count(s.stderr.String(), "msg=request ") == 1 // the fault injection only
+	}, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // let the delayed request arrive
+	r := s.stop()
+	assert.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+	assert.Equal(t, http.StatusOK, <-status, "the request in flight was answered")
+}
+
+func TestServeRejects(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"instances":[{"project_id":"p","engine":"redis","status":"RUNNING"}]}`), 0o600))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"bad fixture", []string{"--fixture", bad}, 2, []string{bad, "instances[0].engine", "Redis, Memcached"}},
+		{"missing fixture", []string{"--fixture", filepath.Join(dir, "none.json")}, 2, []string{"none.json"}},
+		{"ak without sk", []string{"--ak", "AK"}, 2, []string{"--sk"}},
+		{"sk without ak", []string{"--sk", "SK"}, 2, []string{"--ak"}},
+		{"bad address", []string{"--addr", "127.0.0.1:99999"}, 1, []string{"listen"}},
+		{"argument", []string{"extra"}, 2, []string{"no arguments"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, nil, append([]string{"serve", "--addr", "127.0.0.1:0"}, tt.args...)...)
+			assert.Equal(t, tt.code, r.code, "stderr: %s", r.stderr)
+			assert.Empty(t, r.stdout, "no URL when it does not serve")
+			for _, w := range tt.want {
+				assert.Contains(t, r.stderr, w)
+			}
+		})
+	}
+}

@@ -1,0 +1,91 @@
+package interop_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	dcs "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dcs/v2"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dcs/v2/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/internal/contract"
+	"github.com/dcskit/dcskit/server"
+)
+
+const (
+	fakeFixture = "../server/testdata/fixture.json"
+	// fakeProject is the project of fakeFixture with 8+8 running and
+	// 22+22 create-failed instances, as on the API page.
+	fakeProject = "0605767e2c00d5552f8fc01a6f4d3b3a"
+)
+
+// sdkClient is the official DCS v2 client, pointed at the fake, with every
+// response checked against our spec on the way.
+func sdkClient(t *testing.T, url, secretKey string) *dcs.DcsClient {
+	t.Helper()
+	cred, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(secretKey).WithProjectId(fakeProject).SafeBuild()
+	require.NoError(t, err)
+	hc, err := dcs.DcsClientBuilder().
+		WithEndpoints([]string{url}).
+		WithCredential(cred).
+		WithHttpConfig(config.DefaultHttpConfig().WithHttpRoundTripper(contract.ForTest(t).Transport(t, nil))).
+		SafeBuild()
+	require.NoError(t, err)
+	return dcs.NewDcsClient(hc)
+}
+
+func TestSDKAgainstFake(t *testing.T) {
+	t.Parallel()
+	fake := server.NewTest(t, server.Options{AccessKey: ak, SecretKey: sk})
+	require.NoError(t, fake.LoadFixtureFile(fakeFixture))
+	c := sdkClient(t, fake.URL(), sk)
+
+	tests := []struct {
+		name           string
+		includeFailure *string
+		failed         int32
+	}{
+		{"include_failure=true", ptr("true"), 44},
+		{"include_failure absent", nil, 0},
+		{"include_failure=false", ptr("false"), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := c.ListNumberOfInstancesInDifferentStatus(
+				&model.ListNumberOfInstancesInDifferentStatusRequest{IncludeFailure: tt.includeFailure})
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, resp.HttpStatusCode)
+			assert.EqualValues(t, 16, *resp.RunningCount)
+			assert.EqualValues(t, 1, *resp.RestartingCount)
+			assert.EqualValues(t, tt.failed, *resp.CreatefailedCount)
+			require.NotNil(t, resp.Redis)
+			require.NotNil(t, resp.Memcached)
+			assert.EqualValues(t, 8, *resp.Redis.RunningCount)
+			assert.EqualValues(t, 8, *resp.Memcached.RunningCount)
+			assert.EqualValues(t, tt.failed/2, *resp.Memcached.CreatefailedCount)
+			assert.EqualValues(t, 0, *resp.Memcached.FrozenCount, "another project's instances")
+		})
+	}
+}
+
+func TestSDKWithWrongSecretKeyGets401(t *testing.T) {
+	t.Parallel()
+	fake := server.NewTest(t, server.Options{AccessKey: ak, SecretKey: sk})
+	require.NoError(t, fake.LoadFixtureFile(fakeFixture))
+
+	_, err := sdkClient(t, fake.URL(), "not-the-"+sk).ListNumberOfInstancesInDifferentStatus(
+		&model.ListNumberOfInstancesInDifferentStatusRequest{})
+	require.Error(t, err)
+	var se *sdkerr.ServiceResponseError
+	require.True(t, errors.As(err, &se), "%T: %v", err, err)
+	assert.Equal(t, http.StatusUnauthorized, se.StatusCode)
+	assert.Equal(t, "APIGW.0301", se.ErrorCode)
+	assert.Contains(t, se.ErrorMessage, "Incorrect IAM authentication information")
+	assert.Len(t, se.RequestId, 32, "the SDK reads X-Request-Id")
+}

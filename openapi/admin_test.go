@@ -1,0 +1,49 @@
+package openapi_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/openapi"
+)
+
+func TestLoadAdminValidates(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi.LoadAdmin(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "3.0.3", doc.OpenAPI)
+	assert.Empty(t, doc.Servers, "the admin API is wherever the fake listens")
+	assert.Empty(t, doc.Security, "the admin API takes no credentials")
+	for path := range doc.Paths.Map() {
+		assert.True(t, strings.HasPrefix(path, "/_fake/"), path)
+	}
+	other, err := openapi.LoadAdmin(context.Background())
+	require.NoError(t, err)
+	assert.NotSame(t, doc, other, "each call returns its own document")
+}
+
+// The fake writes every error alike, so both documents must describe the
+// same body.
+func TestAdminErrorResponseIsDCSs(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi.LoadAdmin(context.Background())
+	require.NoError(t, err)
+	got := jsonValue(t, schema(t, doc, "ErrorResponse").Properties)
+	want := jsonValue(t, schema(t, loadDoc(t), "ErrorResponse").Properties)
+	stripDescriptions(got)
+	stripDescriptions(want)
+	assert.Equal(t, want, got)
+}
+
+func stripDescriptions(v any) {
+	if m, ok := v.(map[string]any); ok {
+		delete(m, "description")
+		for _, c := range m {
+			stripDescriptions(c)
+		}
+	}
+}

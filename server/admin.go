@@ -1,0 +1,104 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/gen/admin"
+)
+
+// adminAPI serves /_fake/ with the Server's Go methods. Its errors go to
+// Server.writeError like every other.
+type adminAPI struct{ s *Server }
+
+var _ admin.StrictServerInterface = adminAPI{}
+
+// fixtureBodyName names an admin request's fixture in errors.
+const fixtureBodyName = "request body"
+
+func (a adminAPI) Healthz(context.Context, admin.HealthzRequestObject) (admin.HealthzResponseObject, error) {
+	return admin.Healthz200JSONResponse{Status: admin.Ok}, nil
+}
+
+func (a adminAPI) Reset(context.Context, admin.ResetRequestObject) (admin.ResetResponseObject, error) {
+	a.s.Reset()
+	return admin.Reset204Response{}, nil
+}
+
+func (a adminAPI) ListInstances(_ context.Context, req admin.ListInstancesRequestObject) (admin.ListInstancesResponseObject, error) {
+	var projectID string
+	if req.Params.ProjectId != nil {
+		projectID = *req.Params.ProjectId
+	}
+	return admin.ListInstances200JSONResponse(instanceList(a.s.Instances(projectID))), nil
+}
+
+func (a adminAPI) AddInstances(_ context.Context, req admin.AddInstancesRequestObject) (admin.AddInstancesResponseObject, error) {
+	insts, err := a.s.loadFixture(fixtureBodyName, bytes.NewReader(*req.Body), a.s.store.add)
+	if err != nil {
+		return nil, err
+	}
+	return admin.AddInstances200JSONResponse(instanceList(insts)), nil
+}
+
+func (a adminAPI) ReplaceInstances(_ context.Context, req admin.ReplaceInstancesRequestObject) (admin.ReplaceInstancesResponseObject, error) {
+	insts, err := a.s.loadFixture(fixtureBodyName, bytes.NewReader(*req.Body), a.s.store.replace)
+	if err != nil {
+		return nil, err
+	}
+	return admin.ReplaceInstances200JSONResponse(instanceList(insts)), nil
+}
+
+func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
+	in, err := a.s.store.setStatus(req.Id, dcs.Status(req.Body.Status))
+	if err != nil {
+		return nil, err
+	}
+	return admin.UpdateInstance200JSONResponse(apiInstance(in)), nil
+}
+
+func (a adminAPI) DeleteInstance(_ context.Context, req admin.DeleteInstanceRequestObject) (admin.DeleteInstanceResponseObject, error) {
+	if err := a.s.Remove(req.Id); err != nil {
+		return nil, err
+	}
+	return admin.DeleteInstance204Response{}, nil
+}
+
+func (a adminAPI) InjectFault(_ context.Context, req admin.InjectFaultRequestObject) (admin.InjectFaultResponseObject, error) {
+	b := req.Body
+	f := Fault{Status: deref(b.Status), Delay: time.Duration(deref(b.DelayMs)) * time.Millisecond, Drop: deref(b.Drop), Times: deref(b.Times)}
+	if err := a.s.faults.push(f); err != nil {
+		return nil, err
+	}
+	return admin.InjectFault204Response{}, nil
+}
+
+func (a adminAPI) ClearFaults(context.Context, admin.ClearFaultsRequestObject) (admin.ClearFaultsResponseObject, error) {
+	a.s.faults.clear()
+	return admin.ClearFaults204Response{}, nil
+}
+
+func instanceList(insts []Instance) admin.InstanceList {
+	out := admin.InstanceList{Instances: make([]admin.Instance, len(insts))}
+	for i, in := range insts {
+		out.Instances[i] = apiInstance(in)
+	}
+	return out
+}
+
+func apiInstance(in Instance) admin.Instance {
+	return admin.Instance{
+		ProjectId: in.ProjectID, Id: in.ID, Name: in.Name,
+		Engine: admin.Engine(in.Engine), Status: admin.Status(in.Status),
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/server"
+)
+
+func TestLoadFixture(t *testing.T) {
+	t.Parallel()
+	s, err := server.New(server.Options{})
+	require.NoError(t, err)
+	loadFixture(t, s)
+	assert.Equal(t, fixtureCounts(), s.Counts(fixtureProject, true))
+	assert.Len(t, s.Instances(""), 8+8+22+22+1+3)
+	assert.Len(t, s.Instances("other_project"), 3)
+
+	named := s.Instances(fixtureProject)[8+8+22+22]
+	assert.Equal(t, server.Instance{
+		ProjectID: fixtureProject, ID: "6f1a3c2e-8d4b-4e5f-9a7c-1b2d3e4f5a6b", Name: "orders-cache",
+		Engine: dcs.Redis, Status: dcs.Restarting,
+	}, named)
+
+	// Loading again replaces, it does not add.
+	loadFixture(t, s)
+	assert.Len(t, s.Instances(""), 8+8+22+22+1+3)
+}
+
+func TestLoadFixtureFileMissing(t *testing.T) {
+	t.Parallel()
+	s, err := server.New(server.Options{})
+	require.NoError(t, err)
+	assert.ErrorContains(t, s.LoadFixtureFile("testdata/nope.json"), "nope.json")
+}
+
+func TestBadFixtures(t *testing.T) {
+	t.Parallel()
+	const entry = `{"project_id":"p","engine":"Redis","status":"RUNNING"}`
+	// with builds a fixture whose second entry is bad.
+	with := func(bad string) string { return `{"instances":[` + entry + `,` + bad + `]}` }
+	tests := []struct {
+		name  string
+		body  string
+		index int
+		field string
+		want  []string // in the message, beside the file name
+	}{
+		{"not JSON", `{"instances":`, -1, "", []string{"not a JSON object"}},
+		{"not an object", `[]`, -1, "", []string{"not a JSON object"}},
+		{"trailing data", `{"instances":[]} {}`, -1, "", []string{"after the JSON object"}},
+		{"unknown top-level field", `{"instances":[],"extra":1}`, -1, "extra", []string{"unknown field", "valid: instances"}},
+		{"no instances", `{}`, -1, "instances", []string{"missing"}},
+		{"instances not an array", `{"instances":{}}`, -1, "instances", []string{"not an array"}},
+		{"entry not an object", with(`7`), 1, "", []string{"instances[1]", "not a JSON object"}},
+		{"missing project_id", with(`{"engine":"Redis","status":"RUNNING"}`), 1, "project_id", []string{"instances[1].project_id", "missing"}},
+		{"bad project_id", with(`{"project_id":"a/b","engine":"Redis","status":"RUNNING"}`), 1, "project_id", []string{"instances[1].project_id", "letters, digits"}},
+		{"unknown engine", with(`{"project_id":"p","engine":"redis","status":"RUNNING"}`), 1, "engine", []string{"instances[1].engine", `"redis"`, "valid: Redis, Memcached"}},
+		{"unknown status", with(`{"project_id":"p","engine":"Redis","status":"DELETED"}`), 1, "status", []string{"instances[1].status", `"DELETED"`, "valid: PAYING, FREEZING", "RESTARTING"}},
+		{"unknown field", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","colour":"red"}`), 1, "colour", []string{"instances[1].colour", "unknown field", "valid: project_id, engine, status, id, name, count"}},
+		{"count 0", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","count":0}`), 1, "count", []string{"instances[1].count", "1 to 1000000"}},
+		{"count too big", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","count":1000001}`), 1, "count", []string{"1 to 1000000"}},
+		{"count a string", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","count":"3"}`), 1, "count", []string{"instances[1].count", "string"}},
+		{"count a fraction", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","count":1.5}`), 1, "count", []string{"instances[1].count"}},
+		{"id with a count", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","id":"x","count":2}`), 1, "id", []string{"instances[1].id", "count 1"}},
+		{"duplicate id", `{"instances":[{"project_id":"p","engine":"Redis","status":"RUNNING","id":"x"},{"project_id":"p","engine":"Redis","status":"RUNNING","id":"x"}]}`, 1, "id", []string{"instances[1].id", `"x"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := server.New(server.Options{})
+			require.NoError(t, err)
+			loadFixture(t, s)
+			before := s.Instances("")
+
+			err = s.LoadFixture("bad.json", strings.NewReader(tt.body))
+			var fe *server.FixtureError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "bad.json", fe.File)
+			assert.Equal(t, tt.index, fe.Index)
+			assert.Equal(t, tt.field, fe.Field)
+			assert.Contains(t, err.Error(), "fixture bad.json: ")
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Equal(t, before, s.Instances(""), "nothing from a bad fixture")
+		})
+	}
+}
+
+func TestFixtureCountExpands(t *testing.T) {
+	t.Parallel()
+	s, err := server.New(server.Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.LoadFixture("f", strings.NewReader(
+		`{"instances":[{"project_id":"p","engine":"Memcached","status":"ERROR","name":"web","count":3}]}`)))
+	insts := s.Instances("p")
+	require.Len(t, insts, 3)
+	for i, in := range insts {
+		assert.Equal(t, "web-"+string(rune('1'+i)), in.Name)
+	}
+	assert.Equal(t, int32(3), s.Counts("p", false).Memcached[dcs.Error.Index()])
+}
+
+func TestAdminRejectsBadFixture(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		for _, validation := range []bool{true, false} {
+			name := m.name + "/validation"
+			if !validation {
+				name = m.name + "/no validation"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				f := m.start(t, server.Options{DisableValidation: !validation})
+				loadFixture(t, f.Server)
+				for _, method := range []string{http.MethodPut, http.MethodPost} {
+					r := f.call(t, method, "/_fake/instances", `{"instances":[{"project_id":"p","engine":"redis","status":"RUNNING"}]}`)
+					assert.Equal(t, http.StatusBadRequest, r.status)
+					e := r.error(t)
+					assert.Equal(t, "111400063", e.Code)
+					assert.Contains(t, e.Msg, "Redis")
+				}
+				assert.Equal(t, fixtureCounts(), f.counts(t, fixtureProject, "?include_failure=true"))
+			})
+		}
+	}
+}
+
+func TestFixtureErrorsAreTyped(t *testing.T) {
+	t.Parallel()
+	s, err := server.New(server.Options{})
+	require.NoError(t, err)
+	err = s.LoadFixture("f", strings.NewReader(`{"instances":[{"project_id":"p","engine":"X","status":"RUNNING"}]}`))
+	fe, ok := errors.AsType[*server.FixtureError](err)
+	require.True(t, ok)
+	assert.Equal(t, []string{"Redis", "Memcached"}, fe.Valid)
+}

@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/gen/admin"
+	"github.com/dcskit/dcskit/internal/httpserve"
+	"github.com/dcskit/dcskit/openapi"
+	"github.com/dcskit/dcskit/signer"
+)
+
+// Options configure a Server. The zero value is a fake that checks no
+// credentials and validates every request. The fields map one to one onto
+// the flags of `dcskit serve`.
+type Options struct {
+	// AccessKey and SecretKey, both set, require AK/SK signatures.
+	AccessKey, SecretKey string
+	// Token, set, requires X-Auth-Token to equal it. With AK/SK also set,
+	// either proof is accepted.
+	Token string
+	// DisableValidation turns off checking requests against the spec.
+	DisableValidation bool
+	// Logger gets one line per request; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock for signature skew; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is a fake of the DCS instance status API, with an admin API
+// under /_fake/. It is safe for concurrent use.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	verifier *signer.Verifier
+	store    *store
+	faults   faultQueue
+	handler  http.Handler
+
+	mu   sync.Mutex
+	http *http.Server
+	url  string
+
+	// beforeQuery, if set, runs at the start of every DCS query: tests
+	// make it panic.
+	beforeQuery func()
+}
+
+var _ gen.StrictServerInterface = (*Server)(nil)
+
+// New returns a Server that is not listening yet: use Handler, or Start.
+func New(opts Options) (*Server, error) {
+	if (opts.AccessKey == "") != (opts.SecretKey == "") {
+		return nil, errors.New("server: AccessKey and SecretKey must be set together")
+	}
+	s := &Server{opts: opts, log: opts.Logger, store: newStore()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.AccessKey != "" {
+		s.verifier = &signer.Verifier{
+			SecretKey: func(ak string) (string, bool) { return opts.SecretKey, ak == opts.AccessKey },
+			Now:       opts.Now,
+		}
+	}
+	h, err := s.newHandler(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	s.handler = h
+	return s, nil
+}
+
+func (s *Server) newHandler(ctx context.Context) (http.Handler, error) {
+	dcsDoc, err := openapi.LoadDCS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	adminDoc, err := openapi.LoadAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	validateDCS, err := s.validator(dcsDoc)
+	if err != nil {
+		return nil, err
+	}
+	validateAdmin, err := s.validator(adminDoc)
+	if err != nil {
+		return nil, err
+	}
+
+	dcsMux := http.NewServeMux()
+	gen.HandlerWithOptions(
+		gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc:  s.badRequest,
+			ResponseErrorHandlerFunc: s.writeError,
+		}),
+		gen.StdHTTPServerOptions{
+			BaseRouter:       wrapMux{dcsMux, chain(s.injectFaults, s.authenticate, s.checkProjectID, validateDCS)},
+			ErrorHandlerFunc: s.badRequest,
+		})
+
+	adminMux := http.NewServeMux()
+	admin.HandlerWithOptions(
+		admin.NewStrictHandlerWithOptions(adminAPI{s}, nil, admin.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc:  s.badRequest,
+			ResponseErrorHandlerFunc: s.writeError,
+		}),
+		admin.StdHTTPServerOptions{
+			BaseRouter:       wrapMux{adminMux, validateAdmin},
+			ErrorHandlerFunc: s.badRequest,
+		})
+
+	dcsAPI, adminAPI := s.route(dcsMux), s.route(adminMux)
+	return s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, adminPrefix) {
+			adminAPI.ServeHTTP(w, r)
+			return
+		}
+		dcsAPI.ServeHTTP(w, r)
+	})), nil
+}
+
+// Handler serves the DCS API and the admin API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on addr ("127.0.0.1:0" picks a free port) and serves in
+// the background until Shutdown, with the timeouts of package httpserve
+// (its WriteTimeout also bounds Fault.Delay).
+func (s *Server) Start(addr string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.http != nil {
+		return errors.New("server: already started")
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	srv := httpserve.New(s.handler, s.log)
+	s.http, s.url = srv, "http://"+l.Addr().String()
+	go func() {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "error", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL once started, such as http://127.0.0.1:40123; ""
+// before.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// Shutdown stops accepting connections and waits for requests in flight
+// until ctx is done; then it closes the connections left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv := s.http
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	return nil
+}
+
+// NewTest starts a Server on a free loopback port and shuts it down when
+// the test ends.
+func NewTest(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s, err := New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// A request still delayed by a Fault is cut off, not waited for.
+		_ = s.Shutdown(ctx)
+	})
+	return s
+}
+
+// Add adds instances, all or none, filling in an empty ID or Name, and
+// returns them as added. A bad instance is an *InvalidError; an ID in use
+// wraps ErrExists.
+func (s *Server) Add(insts ...Instance) ([]Instance, error) { return s.store.add(insts) }
+
+// SetStatus changes the status of instance id.
+func (s *Server) SetStatus(id string, st dcs.Status) error {
+	_, err := s.store.setStatus(id, st)
+	return err
+}
+
+// Remove removes instance id.
+func (s *Server) Remove(id string) error { return s.store.remove(id) }
+
+// Reset removes every instance and every pending fault.
+func (s *Server) Reset() {
+	s.store.reset()
+	s.faults.clear()
+}
+
+// Instances lists projectID's instances, or all instances for "", in the
+// order they were added.
+func (s *Server) Instances(projectID string) []Instance { return s.store.list(projectID) }
+
+// Counts is what the API answers for projectID. CREATEFAILED instances
+// count only if includeFailure.
+func (s *Server) Counts(projectID string, includeFailure bool) dcs.Counts {
+	return s.store.counts(projectID, includeFailure)
+}
+
+// ListNumberOfInstancesInDifferentStatus implements the DCS operation.
+func (s *Server) ListNumberOfInstancesInDifferentStatus(_ context.Context, req gen.ListNumberOfInstancesInDifferentStatusRequestObject) (gen.ListNumberOfInstancesInDifferentStatusResponseObject, error) {
+	if s.beforeQuery != nil {
+		s.beforeQuery()
+	}
+	// Only the exact value counts, as in the real service.
+	includeFailure := req.Params.IncludeFailure != nil && *req.Params.IncludeFailure == "true"
+	return gen.ListNumberOfInstancesInDifferentStatus200JSONResponse(s.Counts(req.ProjectId, includeFailure).API()), nil
+}

@@ -1,0 +1,276 @@
+package server
+
+import (
+	"cmp"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/dcskit/dcskit/dcs"
+)
+
+// Instance is one DCS cache instance of the fake.
+type Instance struct {
+	ProjectID string
+	ID        string
+	Name      string
+	Engine    dcs.Engine
+	Status    dcs.Status
+}
+
+var (
+	// ErrNotFound: no instance has the given id.
+	ErrNotFound = errors.New("no such instance")
+	// ErrExists: an instance with the given id is already there.
+	ErrExists = errors.New("instance id already exists")
+)
+
+// InvalidError rejects one instance (or fixture entry) and says which
+// field is wrong and, when there is a short list, what would be right.
+type InvalidError struct {
+	Index int      // position in the Add call or the fixture's "instances"; -1 if not about one entry
+	Field string   // JSON name of the field, such as "engine"
+	Valid []string // the accepted values, when there is a fixed set
+	Err   error
+}
+
+func (e *InvalidError) Error() string {
+	where := e.Field
+	if e.Index >= 0 {
+		where = fmt.Sprintf("instances[%d]", e.Index)
+		if e.Field != "" {
+			where += "." + e.Field
+		}
+	}
+	msg := e.Err.Error()
+	if where != "" {
+		msg = where + ": " + msg
+	}
+	if len(e.Valid) > 0 {
+		msg += " (valid: " + strings.Join(e.Valid, ", ") + ")"
+	}
+	return msg
+}
+
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// validProjectID is the project_id rule of the fake: 1 to 64 letters,
+// digits, '-' and '_'. It is applied to the escaped form of a path, so
+// anything that needs escaping fails it.
+func validProjectID(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+const projectIDRule = "1 to 64 letters, digits, '-' or '_'"
+
+// checkInstance returns the field at fault and why; index is filled in by
+// the caller.
+func checkInstance(in Instance) *InvalidError {
+	switch {
+	case in.ProjectID == "":
+		return &InvalidError{Field: "project_id", Err: errors.New("missing")}
+	case !validProjectID(in.ProjectID):
+		return &InvalidError{Field: "project_id", Err: fmt.Errorf("%q is not %s", in.ProjectID, projectIDRule)}
+	case engineIndex(in.Engine) < 0:
+		return &InvalidError{Field: "engine", Valid: names(dcs.Engines), Err: fmt.Errorf("unknown engine %q", in.Engine)}
+	case in.Status.Index() < 0:
+		return invalidStatus(in.Status)
+	}
+	return nil
+}
+
+func invalidStatus(st dcs.Status) *InvalidError {
+	return &InvalidError{Field: "status", Valid: names(dcs.Statuses), Err: fmt.Errorf("unknown status %q", st)}
+}
+
+func engineIndex(e dcs.Engine) int { return slices.Index(dcs.Engines, e) }
+
+// state is the fake's data. It does no locking; store does.
+type state struct {
+	byID map[string]*record
+	// counters holds, per project, one dcs.Counters per engine (indexed
+	// like dcs.Engines), updated on every change so that a query costs the
+	// same however many instances there are.
+	counters map[string]*[2]dcs.Counters
+	seq      uint64
+}
+
+type record struct {
+	Instance
+	seq uint64 // insertion order, for stable listings
+}
+
+func newState() *state {
+	return &state{byID: map[string]*record{}, counters: map[string]*[2]dcs.Counters{}}
+}
+
+func (s *state) count(in Instance, delta int32) {
+	c := s.counters[in.ProjectID]
+	if c == nil {
+		c = new([2]dcs.Counters)
+		s.counters[in.ProjectID] = c
+	}
+	c[engineIndex(in.Engine)][in.Status.Index()] += delta
+}
+
+// add inserts all of insts or none of them.
+func (s *state) add(insts []Instance) ([]Instance, error) {
+	out := slices.Clone(insts)
+	seen := make(map[string]bool, len(out))
+	for i := range out {
+		in := &out[i]
+		if e := checkInstance(*in); e != nil {
+			e.Index = i
+			return nil, e
+		}
+		if in.ID == "" {
+			in.ID = newID()
+		}
+		if s.byID[in.ID] != nil || seen[in.ID] {
+			// The id names the entry better than an index would, which
+			// for a fixture counts expanded entries.
+			return nil, &InvalidError{Index: -1, Field: "id", Err: fmt.Errorf("%q: %w", in.ID, ErrExists)}
+		}
+		seen[in.ID] = true
+		if in.Name == "" {
+			in.Name = "dcs-" + in.ID[:min(8, len(in.ID))]
+		}
+	}
+	for _, in := range out {
+		s.seq++
+		s.byID[in.ID] = &record{Instance: in, seq: s.seq}
+		s.count(in, 1)
+	}
+	return out, nil
+}
+
+func (s *state) counts(projectID string, includeFailure bool) dcs.Counts {
+	var out dcs.Counts
+	if c := s.counters[projectID]; c != nil {
+		out.Redis, out.Memcached = c[0], c[1]
+	}
+	if !includeFailure {
+		i := dcs.CreateFailed.Index()
+		out.Redis[i], out.Memcached[i] = 0, 0
+	}
+	for i := range out.Total {
+		out.Total[i] = out.Redis[i] + out.Memcached[i]
+	}
+	return out
+}
+
+// store makes state safe for concurrent use.
+type store struct {
+	mu sync.RWMutex
+	st *state
+}
+
+func newStore() *store { return &store{st: newState()} }
+
+func (s *store) add(insts []Instance) ([]Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.add(insts)
+}
+
+// replace swaps in a state built from insts, so that a bad batch leaves
+// the current one in place.
+func (s *store) replace(insts []Instance) ([]Instance, error) {
+	fresh := newState()
+	out, err := fresh.add(insts)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st = fresh
+	return out, nil
+}
+
+func (s *store) setStatus(id string, st dcs.Status) (Instance, error) {
+	if st.Index() < 0 {
+		return Instance{}, invalidStatus(st)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.st.byID[id]
+	if r == nil {
+		return Instance{}, fmt.Errorf("instance %q: %w", id, ErrNotFound)
+	}
+	s.st.count(r.Instance, -1)
+	r.Status = st
+	s.st.count(r.Instance, 1)
+	return r.Instance, nil
+}
+
+func (s *store) remove(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.st.byID[id]
+	if r == nil {
+		return fmt.Errorf("instance %q: %w", id, ErrNotFound)
+	}
+	s.st.count(r.Instance, -1)
+	delete(s.st.byID, id)
+	return nil
+}
+
+func (s *store) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st = newState()
+}
+
+// list returns projectID's instances, or every instance for "", in the
+// order they were added.
+func (s *store) list(projectID string) []Instance {
+	s.mu.RLock()
+	recs := make([]record, 0, len(s.st.byID))
+	for _, r := range s.st.byID {
+		if projectID == "" || r.ProjectID == projectID {
+			recs = append(recs, *r)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(recs, func(a, b record) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]Instance, len(recs))
+	for i, r := range recs {
+		out[i] = r.Instance
+	}
+	return out
+}
+
+func (s *store) counts(projectID string, includeFailure bool) dcs.Counts {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.st.counts(projectID, includeFailure)
+}
+
+// newID makes a random UUID (version 4), the form of real DCS instance ids.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
