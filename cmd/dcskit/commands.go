@@ -8,5 +8,7 @@ func commands(e *env) []*cobra.Command {
 		newStatusCmd(e),
 		newDemoCmd(e),
 		newServeCmd(e),
+		newWaitCmd(e),
+		newExporterCmd(e),
 	}
 }

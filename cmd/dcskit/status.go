@@ -1,15 +1,84 @@
 package main
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dcskit/dcskit/client"
+	"github.com/dcskit/dcskit/dcs"
 )
 
 func newStatusCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:  "status",
+	var (
+		includeFailure, all bool
+		output              string
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print how many DCS instances are in each status",
+		Long: `Print how many of the project's DCS instances are in each status, per
+engine and in total, from the ListNumberOfInstancesInDifferentStatus API.
+
+Credentials come from the environment, as for the official SDK:
+HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (plus HUAWEICLOUD_SDK_SECURITY_TOKEN
+for temporary credentials), HUAWEICLOUD_SDK_PROJECT_ID, and the endpoint
+override HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
+
+Exit status: 0 on success, 1 when the API or the network fails, 2 for a
+mistake in the command line or the configuration.`,
+		Example: `  export HUAWEICLOUD_SDK_AK=... HUAWEICLOUD_SDK_SK=...
+  dcskit status --project-id 0a1b2c... --region ap-southeast-1
+  dcskit status --include-failure --all
+  dcskit status -o json | jq .running_count`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return errors.New("status: not built yet") },
 	}
+	conn := addConnFlags(cmd)
+	fs := cmd.Flags()
+	fs.BoolVar(&includeFailure, "include-failure", false, "count instances whose creation failed")
+	fs.BoolVar(&all, "all", false, "show every status, also those with no instances")
+	fs.StringVarP(&output, "output", "o", "table", "output format: table or json (the API's own fields)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if output != "table" && output != "json" {
+			return usageErrorf("unknown output %q: want table or json", output)
+		}
+		c, err := conn.newClient(e.getenv)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := conn.withTimeout(cmd.Context())
+		defer cancel()
+		var opts []client.StatusOption
+		if includeFailure {
+			opts = append(opts, client.IncludeFailure())
+		}
+		st, err := c.InstanceStatus(ctx, opts...)
+		if err != nil {
+			return err
+		}
+		if output == "json" {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(st)
+		}
+		return writeTable(e.stdout, st.Counts, all)
+	}
+	return cmd
+}
+
+// writeTable prints one row per status with the counts per engine and in
+// total. Rows that are zero everywhere are left out unless all is set.
+func writeTable(w io.Writer, c dcs.Counts, all bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tREDIS\tMEMCACHED\tTOTAL")
+	for _, s := range dcs.Statuses {
+		r, m, t := c.Redis.Get(s), c.Memcached.Get(s), c.Total.Get(s)
+		if all || r != 0 || m != 0 || t != 0 {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", s, r, m, t)
+		}
+	}
+	return tw.Flush()
 }

@@ -1,0 +1,635 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/client"
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/signer"
+)
+
+const (
+	testAK      = "TESTACCESSKEY"
+	testSK      = "test-secret-key-never-printed"
+	testToken   = "test-token-never-printed"
+	testProject = "0a1b2c3d4e5f"
+)
+
+// api is an httptest server that counts requests and keeps the last one's
+// headers.
+type api struct {
+	*httptest.Server
+	hits atomic.Int32
+	mu   sync.Mutex
+	last *http.Request
+}
+
+func serve(t *testing.T, h http.HandlerFunc) *api {
+	t.Helper()
+	a := &api{}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := a.hits.Add(1)
+		a.mu.Lock()
+		a.last = r.Clone(context.Background())
+		a.mu.Unlock()
+		w.Header().Set("X-Request-Id", fmt.Sprintf("req-%d", n))
+		h(w, r)
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *api) lastRequest() *http.Request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last
+}
+
+// noWait retries at once, so that tests do not sleep.
+func noWait(int, *http.Response) time.Duration { return 0 }
+
+// newClient returns a signing client for endpoint that retries without
+// waiting; opts come last and may override any of that.
+func newClient(t *testing.T, endpoint string, opts ...client.Option) *client.Client {
+	t.Helper()
+	c, err := client.New(append([]client.Option{
+		client.WithEndpoint(endpoint),
+		client.WithProjectID(testProject),
+		client.WithCredentials(testAK, testSK),
+		client.WithRetry(client.RetryPolicy{Backoff: noWait}),
+	}, opts...)...)
+	require.NoError(t, err)
+	return c
+}
+
+func jsonBody(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+func seed(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../openapi/testdata/seed_example_200.json")
+	require.NoError(t, err)
+	return b
+}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestNewValidatesOptions(t *testing.T) {
+	t.Parallel()
+	// valid prepends a project id and AK/SK to opts.
+	valid := func(opts ...client.Option) []client.Option {
+		return append([]client.Option{client.WithProjectID(testProject), client.WithCredentials(testAK, testSK)}, opts...)
+	}
+	tests := []struct {
+		name string
+		opts []client.Option
+		want string // in the error; "" for success
+	}{
+		{"minimal", valid(), ""},
+		{"temporary credentials", valid(client.WithSecurityToken(testToken)), ""},
+		{"token instead of AK/SK", []client.Option{client.WithProjectID(testProject), client.WithIAMToken(testToken)}, ""},
+		{"no project", []client.Option{client.WithCredentials(testAK, testSK)}, "project id is required"},
+		{"empty project", valid(client.WithProjectID("")), "empty project id"},
+		{"no credentials", []client.Option{client.WithProjectID(testProject)}, "no credentials"},
+		{"empty SK", valid(client.WithCredentials(testAK, "")), "empty secret key"},
+		{"empty AK", valid(client.WithCredentials("", testSK)), "empty access key"},
+		{"AK/SK and token", valid(client.WithIAMToken(testToken)), "use one"},
+		{"empty IAM token", valid(client.WithIAMToken("")), "empty IAM token"},
+		{"empty security token", valid(client.WithSecurityToken("")), "empty security token"},
+		{"security token alone", []client.Option{client.WithProjectID(testProject), client.WithSecurityToken(testToken)}, "needs an access key"},
+		{"bad scheme", valid(client.WithEndpoint("ftp://dcs.example.com")), "invalid endpoint"},
+		{"no host", valid(client.WithEndpoint("https://")), "invalid endpoint"},
+		{"unparsable", valid(client.WithEndpoint("http://host:port")), "invalid endpoint"},
+		{"query", valid(client.WithEndpoint("https://h/?a=b")), "no user info, query"},
+		{"user info", valid(client.WithEndpoint("https://user:" + testSK + "@h/")), "no user info"},
+		{"unparsable user info", valid(client.WithEndpoint("https://user:" + testSK + "@h:port/")), "invalid endpoint"},
+		{"empty region", valid(client.WithRegion("")), "invalid region"},
+		{"region with slash", valid(client.WithRegion("a/b")), "invalid region"},
+		{"nil http client", valid(client.WithHTTPClient(nil)), "nil *http.Client"},
+		{"negative attempts", valid(client.WithRetry(client.RetryPolicy{MaxAttempts: -1})), "negative"},
+		{"empty user agent", valid(client.WithUserAgent("")), "empty user agent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := client.New(tt.opts...)
+			if tt.want == "" {
+				require.NoError(t, err)
+				assert.NotNil(t, c)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), testSK)
+			assert.NotContains(t, err.Error(), testToken)
+		})
+	}
+}
+
+func TestEndpoint(t *testing.T) {
+	t.Parallel()
+	override := client.EnvEndpointPrefix + "AP_SOUTHEAST_1"
+	tests := []struct {
+		name string
+		opts []client.Option
+		want string
+	}{
+		{"default region", nil, "https://dcs.cn-north-4.myhuaweicloud.com/"},
+		{"region", []client.Option{client.WithRegion("ap-southeast-1")}, "https://dcs.ap-southeast-1.myhuaweicloud.com/"},
+		{"endpoint wins over region", []client.Option{client.WithEndpoint("http://127.0.0.1:8080"), client.WithRegion("ap-southeast-1")}, "http://127.0.0.1:8080/"},
+		{"env override for the region", []client.Option{
+			client.FromEnv(env(map[string]string{override: "https://a.example.com, https://b.example.com"})),
+			client.WithRegion("ap-southeast-1"),
+		}, "https://a.example.com/"},
+		{"env override in either order", []client.Option{
+			client.WithRegion("ap-southeast-1"),
+			client.FromEnv(env(map[string]string{override: "https://a.example.com"})),
+		}, "https://a.example.com/"},
+		{"env override of another region", []client.Option{
+			client.FromEnv(env(map[string]string{override: "https://a.example.com"})),
+		}, "https://dcs.cn-north-4.myhuaweicloud.com/"},
+		{"endpoint wins over env", []client.Option{
+			client.WithEndpoint("https://mine.example.com/prefix"),
+			client.FromEnv(env(map[string]string{override: "https://a.example.com"})),
+			client.WithRegion("ap-southeast-1"),
+		}, "https://mine.example.com/prefix/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := client.New(append(tt.opts, client.WithProjectID(testProject), client.WithCredentials(testAK, testSK))...)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, c.Endpoint())
+		})
+	}
+
+	_, err := client.New(client.WithProjectID(testProject), client.WithCredentials(testAK, testSK),
+		client.FromEnv(env(map[string]string{client.EnvEndpointPrefix + "CN_NORTH_4": "not a url"})))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), client.EnvEndpointPrefix+"CN_NORTH_4")
+}
+
+func TestEndpointPathPrefixIsKept(t *testing.T) {
+	t.Parallel()
+	a := serve(t, jsonBody(200, "{}"))
+	c := newClient(t, a.URL+"/dcs-proxy")
+	_, err := c.InstanceStatus(t.Context(), client.IncludeFailure())
+	require.NoError(t, err)
+	r := a.lastRequest()
+	assert.Equal(t, "/dcs-proxy/v2/"+testProject+"/instances/status", r.URL.Path)
+	assert.Equal(t, "include_failure=true", r.URL.RawQuery)
+}
+
+func TestFromEnv(t *testing.T) {
+	t.Parallel()
+	a := serve(t, jsonBody(200, "{}"))
+	c, err := client.New(client.FromEnv(env(map[string]string{
+		client.EnvAccessKey:                     testAK,
+		client.EnvSecretKey:                     testSK,
+		client.EnvSecurityToken:                 testToken,
+		client.EnvProjectID:                     "from-env",
+		client.EnvEndpointPrefix + "CN_NORTH_4": a.URL,
+	})))
+	require.NoError(t, err)
+	assert.Equal(t, "from-env", c.ProjectID())
+	assert.Equal(t, a.URL+"/", c.Endpoint())
+	_, err = c.InstanceStatus(t.Context())
+	require.NoError(t, err)
+	r := a.lastRequest()
+	assert.Equal(t, "/v2/from-env/instances/status", r.URL.Path)
+	assert.Empty(t, r.URL.RawQuery, "include_failure is left out unless asked for")
+	assert.Equal(t, testToken, r.Header.Get("X-Security-Token"))
+	assert.Contains(t, r.Header.Get("Authorization"), "Access="+testAK+",")
+
+	// An explicit option after FromEnv wins.
+	c, err = client.New(client.FromEnv(env(map[string]string{
+		client.EnvAccessKey: testAK, client.EnvSecretKey: testSK, client.EnvProjectID: "from-env",
+	})), client.WithProjectID("explicit"))
+	require.NoError(t, err)
+	assert.Equal(t, "explicit", c.ProjectID())
+
+	for name, vars := range map[string]map[string]string{
+		"AK without SK":         {client.EnvAccessKey: testAK, client.EnvProjectID: "p"},
+		"SK without AK":         {client.EnvSecretKey: testSK, client.EnvProjectID: "p"},
+		"token without AK/SK":   {client.EnvSecurityToken: testToken, client.EnvProjectID: "p"},
+		"nothing at all is set": {},
+	} {
+		_, err := client.New(client.FromEnv(env(vars)))
+		require.Error(t, err, name)
+		assert.NotContains(t, err.Error(), testSK, name)
+		assert.NotContains(t, err.Error(), testToken, name)
+	}
+}
+
+func TestSignedRequestHeaders(t *testing.T) {
+	t.Parallel()
+	a := serve(t, jsonBody(200, "{}"))
+	c := newClient(t, a.URL, client.WithSecurityToken(testToken), client.WithUserAgent("dcskit-test/1"))
+	_, err := c.InstanceStatus(t.Context())
+	require.NoError(t, err)
+	r := a.lastRequest()
+	assert.Equal(t, testProject, r.Header.Get("X-Project-Id"))
+	assert.Equal(t, "dcskit-test/1", r.Header.Get("User-Agent"))
+	assert.Equal(t, testToken, r.Header.Get("X-Security-Token"))
+	assert.Regexp(t, `^\d{8}T\d{6}Z$`, r.Header.Get("X-Sdk-Date"))
+	assert.Regexp(t, `^SDK-HMAC-SHA256 Access=`+testAK+`, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]+$`, r.Header.Get("Authorization"))
+	assert.Empty(t, r.Header.Get("X-Auth-Token"))
+	assert.NotContains(t, fmt.Sprint(r.Header), testSK)
+}
+
+func TestTokenAuth(t *testing.T) {
+	t.Parallel()
+	a := serve(t, jsonBody(200, "{}"))
+	c, err := client.New(client.WithEndpoint(a.URL), client.WithProjectID(testProject), client.WithIAMToken(testToken))
+	require.NoError(t, err)
+	_, err = c.InstanceStatus(t.Context())
+	require.NoError(t, err)
+	r := a.lastRequest()
+	assert.Equal(t, testToken, r.Header.Get("X-Auth-Token"))
+	assert.Equal(t, testProject, r.Header.Get("X-Project-Id"))
+	assert.Empty(t, r.Header.Get("Authorization"))
+	assert.Empty(t, r.Header.Get("X-Sdk-Date"))
+}
+
+// countingTransport counts round trips and passes them on.
+type countingTransport struct {
+	n    atomic.Int32
+	next http.RoundTripper
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	if r.Header.Get("Authorization") == "" && r.Header.Get("X-Auth-Token") == "" {
+		return nil, errors.New("request reached the caller's transport unauthenticated")
+	}
+	return t.next.RoundTrip(r)
+}
+
+func TestCallersHTTPClientIsNotMutated(t *testing.T) {
+	t.Parallel()
+	a := serve(t, jsonBody(200, "{}"))
+	rt := &countingTransport{next: http.DefaultTransport}
+	hc := &http.Client{Transport: rt, Timeout: 7 * time.Second}
+	before := *hc
+	defaultTransport := http.DefaultTransport
+	c := newClient(t, a.URL, client.WithHTTPClient(hc))
+	_, err := c.InstanceStatus(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), rt.n.Load(), "requests go through the caller's transport")
+	assert.Same(t, rt, hc.Transport.(*countingTransport))
+	assert.Equal(t, before.Timeout, hc.Timeout)
+	assert.Same(t, defaultTransport, http.DefaultTransport)
+}
+
+func TestSecretsStayOut(t *testing.T) {
+	t.Parallel()
+	for _, opt := range []client.Option{
+		client.WithCredentials(testAK, testSK),
+		client.WithIAMToken(testToken),
+	} {
+		c, err := client.New(client.WithProjectID(testProject), opt, client.WithSecurityToken(testToken))
+		if err != nil { // the IAM token case refuses the security token
+			c, err = client.New(client.WithProjectID(testProject), opt)
+		}
+		require.NoError(t, err)
+		for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%+v", *c)} {
+			assert.NotContains(t, s, testSK)
+			assert.NotContains(t, s, testToken)
+		}
+		assert.Contains(t, c.String(), testProject)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("x", client.MaxBodySize+10)
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    client.APIError
+	}{
+		{"DCS 400", jsonBody(400, `{"error_code":"111400063","error_msg":"Invalid parameter.","error_ext_msg":null}`),
+			client.APIError{StatusCode: 400, Code: "111400063", Message: "Invalid parameter.", RequestID: "req-1"}},
+		{"DCS 500 with ext message", jsonBody(500, `{"error_code":"111500000","error_msg":"Internal error.","error_ext_msg":"more"}`),
+			client.APIError{StatusCode: 500, Code: "111500000", Message: "Internal error.", ExtMessage: "more", RequestID: "req-1"}},
+		{"gateway 401", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Del("X-Request-Id")
+			jsonBody(401, `{"error_msg":"Incorrect IAM authentication information: verify aksk signature fail","error_code":"APIGW.0301","request_id":"gw-42"}`)(w, r)
+		},
+			client.APIError{StatusCode: 401, Code: "APIGW.0301", Message: "Incorrect IAM authentication information: verify aksk signature fail", RequestID: "gw-42"}},
+		{"HTML 502 from a proxy", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(502)
+			_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\n<body>\x1b[31m<h1>502 Bad Gateway</h1><hr>nginx</body></html>"))
+		}, client.APIError{StatusCode: 502, Message: "502 Bad Gateway [31m 502 Bad Gateway nginx", RequestID: "req-1"}},
+		{"empty body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) },
+			client.APIError{StatusCode: 404, Message: "Not Found", RequestID: "req-1"}},
+		{"JSON that is not an error", jsonBody(403, `{"running_count": 1}`),
+			client.APIError{StatusCode: 403, Message: `{"running_count": 1}`, RequestID: "req-1"}},
+		{"oversized error body", jsonBody(500, `{"error_code":"111500000","error_msg":"`+huge+`"}`),
+			client.APIError{StatusCode: 500, Message: `{"error_code":"111500000","error_msg":"` + strings.Repeat("x", 200-39) + "…", RequestID: "req-1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := serve(t, tt.handler)
+			_, err := newClient(t, a.URL, client.WithoutRetry()).InstanceStatus(t.Context())
+			require.Error(t, err)
+			var apiErr *client.APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tt.want, *apiErr)
+			assert.Contains(t, err.Error(), fmt.Sprintf("HTTP %d", tt.want.StatusCode))
+			assert.NotContains(t, err.Error(), testSK)
+			assert.NotContains(t, err.Error(), "\x1b", "control characters are removed")
+		})
+	}
+}
+
+func TestAPIErrorMessage(t *testing.T) {
+	t.Parallel()
+	e := &client.APIError{StatusCode: 401, Code: "APIGW.0301", Message: `verify "aksk" fail`, RequestID: "r1"}
+	assert.Equal(t, `HTTP 401 Unauthorized: error_code="APIGW.0301" error_msg="verify \"aksk\" fail" request_id="r1"`, e.Error())
+	assert.Equal(t, "HTTP 599:", (&client.APIError{StatusCode: 599}).Error())
+}
+
+func TestNeverNilErrorOnNon2xx(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{304, 400, 401, 403, 404, 405, 409, 418, 429, 500, 501, 503, 505, 599} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			t.Parallel()
+			a := serve(t, jsonBody(code, "{}"))
+			_, err := newClient(t, a.URL, client.WithoutRetry()).InstanceStatus(t.Context())
+			var apiErr *client.APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, code, apiErr.StatusCode)
+		})
+	}
+}
+
+func TestOversizedSuccessBody(t *testing.T) {
+	t.Parallel()
+	a := serve(t, jsonBody(200, `{"running_count": 1, "pad": "`+strings.Repeat(" ", client.MaxBodySize)+`"}`))
+	_, err := newClient(t, a.URL).InstanceStatus(t.Context())
+	require.ErrorIs(t, err, client.ErrResponseTooLarge)
+	assert.Equal(t, int32(1), a.hits.Load(), "not retried")
+}
+
+func TestUndecodableSuccessBody(t *testing.T) {
+	t.Parallel()
+	a := serve(t, jsonBody(200, `<html>`))
+	_, err := newClient(t, a.URL).InstanceStatus(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "decoding HTTP 200 response")
+}
+
+func TestDecodesSeedExample(t *testing.T) {
+	t.Parallel()
+	raw := seed(t)
+	var withExtra map[string]any
+	require.NoError(t, json.Unmarshal(raw, &withExtra))
+	withExtra["deleting_count"] = 3
+	withExtra["redis"].(map[string]any)["closed_count"] = 1
+	body, err := json.Marshal(withExtra)
+	require.NoError(t, err)
+
+	a := serve(t, jsonBody(200, string(body)))
+	st, err := newClient(t, a.URL).InstanceStatus(t.Context(), client.IncludeFailure())
+	require.NoError(t, err)
+	assert.Equal(t, "req-1", st.RequestID)
+	assert.EqualValues(t, 16, st.Count(dcs.Running))
+	assert.EqualValues(t, 44, st.Count(dcs.CreateFailed))
+	assert.EqualValues(t, 8, st.Redis.Get(dcs.Running))
+	assert.EqualValues(t, 22, st.Engine(dcs.Memcached).Get(dcs.CreateFailed))
+	assert.EqualValues(t, 60, st.Instances())
+	assert.EqualValues(t, 0, st.Transitional())
+
+	// Nothing is lost: the seed round-trips, plus the restoring_count that
+	// it leaves out.
+	out, err := json.Marshal(st)
+	require.NoError(t, err)
+	var want map[string]any
+	require.NoError(t, json.Unmarshal(raw, &want))
+	want["restoring_count"] = 0.0
+	want["redis"].(map[string]any)["restoring_count"] = 0.0
+	want["memcached"].(map[string]any)["restoring_count"] = 0.0
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(out, &got))
+	assert.Equal(t, want, got)
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	unavailable := `{"error_code":"111503000","error_msg":"busy"}`
+	tests := []struct {
+		name     string
+		statuses []int // answers in turn; the last one repeats
+		opts     []client.Option
+		hits     int32
+		wantCode int // 0 for success
+	}{
+		{"503 twice then 200", []int{503, 503, 200}, nil, 3, 0},
+		{"503 three times", []int{503}, nil, 3, 503},
+		{"429 then 200", []int{429, 200}, nil, 2, 0},
+		{"each retryable status", []int{500, 502, 504, 200}, []client.Option{client.WithRetry(client.RetryPolicy{MaxAttempts: 4, Backoff: noWait})}, 4, 0},
+		{"400 is not retried", []int{400}, nil, 1, 400},
+		{"401 is not retried", []int{401}, nil, 1, 401},
+		{"501 is not retried", []int{501}, nil, 1, 501},
+		{"WithoutRetry", []int{503, 200}, []client.Option{client.WithoutRetry()}, 1, 503},
+		{"custom policy", []int{404, 404, 200}, []client.Option{client.WithRetry(client.RetryPolicy{
+			CheckRetry: func(_ context.Context, resp *http.Response, _ error) bool { return resp.StatusCode == 404 },
+			Backoff:    noWait,
+		})}, 3, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var a *api
+			a = serve(t, func(w http.ResponseWriter, r *http.Request) {
+				i := min(int(a.hits.Load()), len(tt.statuses)) - 1
+				if s := tt.statuses[i]; s != 200 {
+					jsonBody(s, unavailable)(w, r)
+					return
+				}
+				jsonBody(200, string(seed(t)))(w, r)
+			})
+			st, err := newClient(t, a.URL, tt.opts...).InstanceStatus(t.Context())
+			assert.Equal(t, tt.hits, a.hits.Load())
+			if tt.wantCode == 0 {
+				require.NoError(t, err)
+				assert.EqualValues(t, 16, st.Count(dcs.Running))
+				assert.Equal(t, fmt.Sprintf("req-%d", tt.hits), st.RequestID)
+				return
+			}
+			var apiErr *client.APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tt.wantCode, apiErr.StatusCode)
+			assert.Equal(t, fmt.Sprintf("req-%d", tt.hits), apiErr.RequestID, "the last attempt's error")
+		})
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	a := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("X-Sdk-Date"); a == "" {
+			http.Error(w, "unsigned", 500)
+		}
+		w.Header().Set("Retry-After", "7")
+		jsonBody(429, `{"error_code":"111429000","error_msg":"slow down"}`)(w, r)
+	})
+	var waits []time.Duration
+	c := newClient(t, a.URL, client.WithRetry(client.RetryPolicy{Backoff: func(n int, resp *http.Response) time.Duration {
+		waits = append(waits, client.DefaultBackoff(n, resp))
+		return 0
+	}}))
+	_, err := c.InstanceStatus(t.Context())
+	require.Error(t, err)
+	assert.Equal(t, []time.Duration{7 * time.Second, 7 * time.Second}, waits)
+}
+
+func TestContextStopsRetries(t *testing.T) {
+	t.Parallel()
+	t.Run("cancelled before the first attempt", func(t *testing.T) {
+		t.Parallel()
+		a := serve(t, jsonBody(200, "{}"))
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, err := newClient(t, a.URL).InstanceStatus(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Zero(t, a.hits.Load())
+	})
+	t.Run("cancelled during the backoff", func(t *testing.T) {
+		t.Parallel()
+		a := serve(t, jsonBody(503, `{"error_code":"111503000","error_msg":"busy"}`))
+		ctx, cancel := context.WithCancel(t.Context())
+		c := newClient(t, a.URL, client.WithRetry(client.RetryPolicy{Backoff: func(int, *http.Response) time.Duration {
+			cancel()
+			return time.Hour // the test would time out if this were slept
+		}}))
+		_, err := c.InstanceStatus(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+		var apiErr *client.APIError
+		require.ErrorAs(t, err, &apiErr, "the last attempt's error is kept")
+		assert.Equal(t, 503, apiErr.StatusCode)
+		assert.Equal(t, int32(1), a.hits.Load())
+	})
+	t.Run("cancelled between attempts", func(t *testing.T) {
+		t.Parallel()
+		a := serve(t, jsonBody(503, `{}`))
+		ctx, cancel := context.WithCancel(t.Context())
+		c := newClient(t, a.URL, client.WithRetry(client.RetryPolicy{Backoff: func(int, *http.Response) time.Duration {
+			cancel()
+			return 0
+		}}))
+		_, err := c.InstanceStatus(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, int32(1), a.hits.Load())
+	})
+	t.Run("deadline during the request", func(t *testing.T) {
+		t.Parallel()
+		release := make(chan struct{})
+		a := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		})
+		t.Cleanup(func() { close(release) })
+		ctx, cancel := context.WithCancel(t.Context())
+		c := newClient(t, a.URL, client.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			cancel()
+			return http.DefaultTransport.RoundTrip(r)
+		})}))
+		_, err := c.InstanceStatus(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.LessOrEqual(t, a.hits.Load(), int32(1))
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestConnectionRefusedIsRetried(t *testing.T) {
+	t.Parallel()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	rt := &countingTransport{next: http.DefaultTransport}
+	c := newClient(t, dead.URL, client.WithHTTPClient(&http.Client{Transport: rt}))
+	_, err := c.InstanceStatus(t.Context())
+	require.Error(t, err)
+	assert.Equal(t, int32(3), rt.n.Load())
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+	assert.Contains(t, err.Error(), "after 3 attempts")
+	var apiErr *client.APIError
+	assert.False(t, errors.As(err, &apiErr), "no response, no APIError")
+}
+
+func TestSignatureIsAcceptedByVerifier(t *testing.T) {
+	t.Parallel()
+	v := &signer.Verifier{SecretKey: func(ak string) (string, bool) { return testSK, ak == testAK }}
+	a := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if err := v.Verify(r, nil); err != nil {
+			jsonBody(401, `{"error_code":"APIGW.0301","error_msg":"verify aksk signature fail"}`)(w, r)
+			return
+		}
+		jsonBody(200, "{}")(w, r)
+	})
+	for _, tt := range []struct {
+		name   string
+		sk     string
+		status int
+	}{{"right SK", testSK, 200}, {"wrong SK", "another-secret", 401}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := newClient(t, a.URL, client.WithCredentials(testAK, tt.sk), client.WithSecurityToken(testToken)).
+				InstanceStatus(t.Context(), client.IncludeFailure())
+			if tt.status == 200 {
+				require.NoError(t, err)
+				return
+			}
+			var apiErr *client.APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tt.status, apiErr.StatusCode)
+			assert.Equal(t, "APIGW.0301", apiErr.Code)
+			assert.NotContains(t, err.Error(), tt.sk)
+		})
+	}
+}
+
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	t.Parallel()
+	elsewhere := serve(t, jsonBody(200, "{}"))
+	a := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusFound)
+	})
+	c, err := client.New(client.WithEndpoint(a.URL), client.WithProjectID(testProject), client.WithIAMToken(testToken))
+	require.NoError(t, err)
+	_, err = c.InstanceStatus(t.Context())
+	var apiErr *client.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusFound, apiErr.StatusCode)
+	assert.Zero(t, elsewhere.hits.Load(), "the token stays with the endpoint")
+}

@@ -1,0 +1,252 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/dcskit/dcskit/signer"
+)
+
+// DefaultRegion is the region used when no region or endpoint is given.
+// It is the default of the servers entry in openapi/dcs.yaml.
+const DefaultRegion = "cn-north-4"
+
+// Environment variables that FromEnv reads. They are the official Huawei
+// Cloud SDK's names, so one configuration serves both.
+const (
+	EnvAccessKey     = "HUAWEICLOUD_SDK_AK"
+	EnvSecretKey     = "HUAWEICLOUD_SDK_SK"
+	EnvSecurityToken = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+	EnvProjectID     = "HUAWEICLOUD_SDK_PROJECT_ID"
+	// EnvEndpointPrefix plus the region, upper-cased with '-' turned into
+	// '_', overrides the region's endpoint, as in
+	// HUAWEICLOUD_SDK_REGION_DCS_CN_NORTH_4=https://dcs.example.com.
+	EnvEndpointPrefix = "HUAWEICLOUD_SDK_REGION_DCS_"
+)
+
+// An Option configures a Client. Options apply in order, a later one
+// overriding an earlier one, and report invalid values from New.
+type Option func(*config) error
+
+// config is what the options collect; New resolves it into a Client.
+type config struct {
+	region    string
+	endpoint  string
+	projectID string
+	cred      *signer.Credentials
+	token     string
+	http      *http.Client
+	retry     RetryPolicy
+	userAgent string
+	// getenv is kept so that the endpoint override can be looked up for
+	// the final region, whatever the order of FromEnv and WithRegion.
+	getenv func(string) string
+}
+
+// WithRegion selects the region, such as "ap-southeast-1". Its endpoint
+// is https://dcs.<region>.myhuaweicloud.com unless WithEndpoint or the
+// environment's endpoint override says otherwise.
+func WithRegion(region string) Option {
+	return func(c *config) error {
+		if region == "" || strings.ContainsAny(region, "/:@ ") {
+			return fmt.Errorf("invalid region %q", region)
+		}
+		c.region = region
+		return nil
+	}
+}
+
+// WithEndpoint sets the base URL of the API, such as
+// "https://dcs.cn-north-4.myhuaweicloud.com" or a fake server's URL. It
+// wins over the region and the environment.
+func WithEndpoint(endpoint string) Option {
+	return func(c *config) error {
+		u, err := parseEndpoint(endpoint)
+		if err != nil {
+			return err
+		}
+		c.endpoint = u
+		return nil
+	}
+}
+
+// WithProjectID sets the project whose instances are counted. A project id
+// is required: unlike the official SDK, this client does not ask IAM.
+func WithProjectID(id string) Option {
+	return func(c *config) error {
+		if id == "" {
+			return errors.New("empty project id")
+		}
+		c.projectID = id
+		return nil
+	}
+}
+
+// WithCredentials signs every request with an access key and secret key
+// (SDK-HMAC-SHA256). It replaces earlier credentials but keeps a security
+// token set by WithSecurityToken.
+func WithCredentials(accessKey, secretKey string) Option {
+	return func(c *config) error {
+		cred := signer.Credentials{AccessKey: accessKey, SecretKey: secretKey}
+		if c.cred != nil {
+			cred.SecurityToken = c.cred.SecurityToken
+		}
+		return c.setCredentials(cred)
+	}
+}
+
+// WithSecurityToken adds the security token of temporary credentials. It
+// needs WithCredentials too, in either order.
+func WithSecurityToken(token string) Option {
+	return func(c *config) error {
+		if token == "" {
+			return errors.New("empty security token")
+		}
+		if c.cred == nil {
+			c.cred = &signer.Credentials{}
+		}
+		c.cred.SecurityToken = token
+		return nil
+	}
+}
+
+// WithIAMToken authenticates with an IAM user token in X-Auth-Token
+// instead of a signature. A client has one kind of credentials: New fails
+// if both a token and an access key are configured, rather than guess.
+func WithIAMToken(token string) Option {
+	return func(c *config) error {
+		if token == "" {
+			return errors.New("empty IAM token")
+		}
+		c.token = token
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests through a copy of hc. hc itself is never
+// changed; its Transport (or http.DefaultTransport) carries the
+// authenticated requests, and its Timeout bounds each attempt. Redirects
+// are never followed, whatever hc.CheckRedirect says.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("nil *http.Client")
+		}
+		c.http = hc
+		return nil
+	}
+}
+
+// WithRetry replaces the retry policy. Zero fields take their defaults.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *config) error {
+		if p.MaxAttempts < 0 {
+			return fmt.Errorf("negative MaxAttempts %d", p.MaxAttempts)
+		}
+		c.retry = p.withDefaults()
+		return nil
+	}
+}
+
+// WithoutRetry makes every call a single attempt.
+func WithoutRetry() Option {
+	return WithRetry(RetryPolicy{MaxAttempts: 1})
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		if ua == "" {
+			return errors.New("empty user agent")
+		}
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// FromEnv reads the official SDK's variables through getenv (nil means
+// none are set): EnvAccessKey and EnvSecretKey, EnvSecurityToken,
+// EnvProjectID, and the endpoint override EnvEndpointPrefix+REGION, whose
+// value may be a comma-separated list of which the first is used. Unset
+// variables leave the configuration as it is. The override is looked up
+// for the region in force when New runs; WithEndpoint still wins over it.
+func FromEnv(getenv func(string) string) Option {
+	return func(c *config) error {
+		if getenv == nil {
+			return nil
+		}
+		c.getenv = getenv
+		ak, sk, st := getenv(EnvAccessKey), getenv(EnvSecretKey), getenv(EnvSecurityToken)
+		switch {
+		case ak != "" || sk != "":
+			if err := c.setCredentials(signer.Credentials{AccessKey: ak, SecretKey: sk, SecurityToken: st}); err != nil {
+				return fmt.Errorf("%s/%s: %w", EnvAccessKey, EnvSecretKey, err)
+			}
+		case st != "":
+			return fmt.Errorf("%s is set without %s and %s", EnvSecurityToken, EnvAccessKey, EnvSecretKey)
+		}
+		if p := getenv(EnvProjectID); p != "" {
+			c.projectID = p
+		}
+		return nil
+	}
+}
+
+func (c *config) setCredentials(cred signer.Credentials) error {
+	if err := cred.Validate(); err != nil {
+		return err
+	}
+	c.cred = &cred
+	return nil
+}
+
+// resolveEndpoint picks, in this order: WithEndpoint, the environment's
+// override for the region, the region's public endpoint.
+func (c *config) resolveEndpoint() (string, error) {
+	if c.endpoint != "" {
+		return c.endpoint, nil
+	}
+	if c.getenv != nil {
+		name := EnvEndpointPrefix + strings.ToUpper(strings.ReplaceAll(c.region, "-", "_"))
+		if v := c.getenv(name); v != "" {
+			first, _, _ := strings.Cut(v, ",")
+			u, err := parseEndpoint(strings.TrimSpace(first))
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", name, err)
+			}
+			return u, nil
+		}
+	}
+	return "https://dcs." + c.region + ".myhuaweicloud.com/", nil
+}
+
+// parseEndpoint checks a base URL and returns it with a trailing slash,
+// so that the generated request builder resolves the operation's path
+// below any path prefix instead of replacing it.
+func parseEndpoint(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Error repeats the whole URL, which may hold a password.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("invalid endpoint: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("invalid endpoint %q: want http(s)://host[:port][/path]", u.Redacted())
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("invalid endpoint %q: no user info, query or fragment allowed", u.Redacted())
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u.String(), nil
+}

@@ -1,0 +1,146 @@
+package client
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		header string
+		want   time.Duration
+		ok     bool
+	}{
+		{"", 0, false},
+		{"3", 3 * time.Second, true},
+		{"0", 0, true},
+		{"-5", 0, true},
+		{"86400", maxRetryAfter, true},
+		{"99999999999999999", maxRetryAfter, true},
+		{"99999999999999999999", 0, false}, // not an int: ignored
+		{now.Add(20 * time.Second).Format(http.TimeFormat), 20 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{now.Add(time.Hour).Format(http.TimeFormat), maxRetryAfter, true},
+		{"soon", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			t.Parallel()
+			resp := &http.Response{Header: http.Header{}}
+			if tt.header != "" {
+				resp.Header.Set("Retry-After", tt.header)
+			}
+			got, ok := retryAfter(resp, now)
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	_, ok := retryAfter(nil, now)
+	assert.False(t, ok)
+}
+
+func TestDefaultBackoffGrowsWithJitter(t *testing.T) {
+	t.Parallel()
+	for attempt, base := range map[int]time.Duration{1: 200 * time.Millisecond, 2: 400 * time.Millisecond, 3: 800 * time.Millisecond, 6: maxBackoff, 100: maxBackoff} {
+		for range 50 {
+			d := DefaultBackoff(attempt, nil)
+			assert.GreaterOrEqual(t, d, base/2, "attempt %d", attempt)
+			assert.LessOrEqual(t, d, base, "attempt %d", attempt)
+		}
+	}
+}
+
+func TestDefaultCheckRetry(t *testing.T) {
+	t.Parallel()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	urlErr := func(err error) error { return &url.Error{Op: "Get", URL: "https://x", Err: err} }
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		status int
+		err    error
+		want   bool
+	}{
+		{"200", nil, 200, nil, false},
+		{"400", nil, 400, nil, false},
+		{"401", nil, 401, nil, false},
+		{"404", nil, 404, nil, false},
+		{"429", nil, 429, nil, true},
+		{"500", nil, 500, nil, true},
+		{"501", nil, 501, nil, false},
+		{"502", nil, 502, nil, true},
+		{"503", nil, 503, nil, true},
+		{"504", nil, 504, nil, true},
+		{"503 after the context ended", done, 503, nil, false},
+		{"connection refused", nil, 0, urlErr(syscall.ECONNREFUSED), true},
+		{"connection reset", nil, 0, urlErr(syscall.ECONNRESET), true},
+		{"dropped connection", nil, 0, urlErr(io.EOF), true},
+		{"body cut short", nil, 200, fmt.Errorf("reading: %w", io.ErrUnexpectedEOF), true},
+		{"no such host", nil, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}}), false},
+		{"DNS timeout", nil, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "timeout", Name: "x", IsTimeout: true}}), true},
+		{"cancelled", nil, 0, urlErr(context.Canceled), false},
+		{"deadline", nil, 0, urlErr(context.DeadlineExceeded), false},
+		{"unknown authority", nil, 0, urlErr(x509.UnknownAuthorityError{}), false},
+		{"wrong host", nil, 0, urlErr(x509.HostnameError{Host: "x"}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := tt.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			var resp *http.Response
+			if tt.status != 0 {
+				resp = &http.Response{StatusCode: tt.status}
+			}
+			assert.Equal(t, tt.want, DefaultCheckRetry(ctx, resp, tt.err))
+		})
+	}
+	assert.False(t, errors.Is(urlErr(io.EOF), context.Canceled))
+}
+
+// TestEveryAttemptIsSignedAfresh moves the signing clock between attempts
+// and checks that each attempt carries its own X-Sdk-Date.
+func TestEveryAttemptIsSignedAfresh(t *testing.T) {
+	t.Parallel()
+	var (
+		mu    sync.Mutex
+		dates []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		dates = append(dates, r.Header.Get("X-Sdk-Date"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(WithEndpoint(srv.URL), WithProjectID("p"), WithCredentials("AKAKAKAK", "sk"),
+		WithRetry(RetryPolicy{Backoff: func(int, *http.Response) time.Duration { return 0 }}))
+	require.NoError(t, err)
+	clock := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
+	c.http.Transport.(*authTransport).now = func() time.Time {
+		clock = clock.Add(time.Minute)
+		return clock
+	}
+	_, err = c.InstanceStatus(t.Context())
+	require.Error(t, err)
+	assert.Equal(t, []string{"20250501T120100Z", "20250501T120200Z", "20250501T120300Z"}, dates)
+}

@@ -1,0 +1,147 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/internal/clock"
+)
+
+// Status is the answer of ListNumberOfInstancesInDifferentStatus: how many
+// instances are in each status, in total and per engine. It marshals to
+// and from the API's own JSON.
+type Status struct {
+	dcs.Counts
+	// RequestID is the response's X-Request-Id, for a support ticket.
+	RequestID string
+}
+
+// Count is the number of instances, of any engine, in status st.
+func (s Status) Count(st dcs.Status) int32 { return s.Total.Get(st) }
+
+// Instances is the number of instances counted, in any status.
+func (s Status) Instances() int64 { return s.Total.Total() }
+
+// Transitional is the number of instances in a status that they leave by
+// themselves, such as CREATING or RESTARTING.
+func (s Status) Transitional() int64 { return s.Total.Transitional() }
+
+// MarshalJSON writes the API's JSON, every counter included.
+func (s Status) MarshalJSON() ([]byte, error) { return json.Marshal(s.API()) }
+
+// UnmarshalJSON reads the API's JSON. Missing counters are 0 and unknown
+// fields, such as other API versions' deleting_count, are ignored.
+func (s *Status) UnmarshalJSON(b []byte) error {
+	var in gen.InstanceStatusCounts
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	s.Counts = dcs.FromAPI(in)
+	return nil
+}
+
+// A StatusOption modifies one InstanceStatus call.
+type StatusOption func(*gen.ListNumberOfInstancesInDifferentStatusParams)
+
+// IncludeFailure counts instances whose creation failed (CREATEFAILED),
+// which the API leaves out by default.
+func IncludeFailure() StatusOption {
+	return func(p *gen.ListNumberOfInstancesInDifferentStatusParams) {
+		v := "true"
+		p.IncludeFailure = &v
+	}
+}
+
+// InstanceStatus asks how many of the project's instances are in each
+// status. A response other than 2xx is an *APIError; a call that was
+// retried and still failed wraps the last attempt's error.
+func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Status, error) {
+	var params gen.ListNumberOfInstancesInDifferentStatusParams
+	for _, opt := range opts {
+		opt(&params)
+	}
+	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, c.projectID, &params)
+	if err != nil {
+		return Status{}, fmt.Errorf("instance status: %w", err)
+	}
+	resp, body, err := c.do(ctx, req)
+	if err != nil {
+		return Status{}, fmt.Errorf("instance status: %w", err)
+	}
+	var s Status
+	if err := json.Unmarshal(body, &s); err != nil {
+		return Status{}, fmt.Errorf("instance status: decoding HTTP %d response: %w", resp.StatusCode, err)
+	}
+	s.RequestID = resp.Header.Get("X-Request-Id")
+	return s, nil
+}
+
+// do sends req until a 2xx arrives or the retry policy gives up, and
+// returns that response with its body read.
+func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	req = req.WithContext(ctx)
+	var last error
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, stopped(err, attempt-1, last)
+		}
+		resp, body, err := c.attempt(req)
+		success := resp != nil && resp.StatusCode >= 200 && resp.StatusCode < 300
+		if errors.Is(err, ErrResponseTooLarge) {
+			if success {
+				return nil, nil, fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
+			}
+			err = nil // an error body is enough, cut short
+		}
+		if err == nil && success {
+			return resp, body, nil
+		}
+		if err != nil {
+			last = err
+		} else {
+			last = newAPIError(resp, body)
+		}
+		if attempt >= c.retry.MaxAttempts || !c.retry.CheckRetry(ctx, resp, err) {
+			if attempt > 1 {
+				return nil, nil, fmt.Errorf("after %d attempts: %w", attempt, last)
+			}
+			return nil, nil, last
+		}
+		if err := clock.Sleep(ctx, c.retry.Backoff(attempt, resp)); err != nil {
+			return nil, nil, stopped(err, attempt, last)
+		}
+	}
+}
+
+// attempt makes one round trip. The returned response's body is read,
+// closed, and replaced by a reader over the bytes read, so that a
+// CheckRetry can look at it.
+func (c *Client) attempt(req *http.Request) (*http.Response, []byte, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := readBody(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil && !errors.Is(err, ErrResponseTooLarge) {
+		err = fmt.Errorf("reading HTTP %d response: %w", resp.StatusCode, err)
+	}
+	return resp, body, err
+}
+
+// stopped reports a context that ended the calls, keeping the last
+// attempt's error inspectable too.
+func stopped(ctxErr error, attempts int, last error) error {
+	if last == nil {
+		return ctxErr
+	}
+	return fmt.Errorf("%w before attempt %d; attempt %d: %w", ctxErr, attempts+1, attempts, last)
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	testAK = "TESTACCESSKEY"
+	testSK = "test-secret-key-never-printed"
+)
+
+// credsEnv is an environment with AK/SK and whatever else is given.
+func credsEnv(kv ...string) map[string]string {
+	m := map[string]string{"HUAWEICLOUD_SDK_AK": testAK, "HUAWEICLOUD_SDK_SK": testSK}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// fakeAPI answers every request with status and body. The func returns
+// the last request.
+func fakeAPI(t *testing.T, status int, body string) (*httptest.Server, func() *http.Request) {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		last *http.Request
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		last = r.Clone(context.Background())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Request-Id", "req-abc")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() *http.Request {
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	}
+}
+
+func seedBody(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../openapi/testdata/seed_example_200.json")
+	require.NoError(t, err)
+	return string(b)
+}
+
+// rows returns the table's lines split into fields, header first.
+func rows(out string) [][]string {
+	var rs [][]string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		rs = append(rs, strings.Fields(l))
+	}
+	return rs
+}
+
+func TestStatusTable(t *testing.T) {
+	t.Parallel()
+	srv, last := fakeAPI(t, 200, seedBody(t))
+	r := runCLI(t, nil, credsEnv(), "status", "--endpoint", srv.URL, "--project-id", "p1", "--include-failure")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stderr)
+	assert.Equal(t, [][]string{
+		{"STATUS", "REDIS", "MEMCACHED", "TOTAL"},
+		{"RUNNING", "8", "8", "16"},
+		{"CREATEFAILED", "22", "22", "44"},
+	}, rows(r.stdout))
+	assert.Equal(t, "/v2/p1/instances/status", last().URL.Path)
+	assert.Equal(t, "true", last().URL.Query().Get("include_failure"))
+	assert.Equal(t, "p1", last().Header.Get("X-Project-Id"))
+	assert.Contains(t, last().Header.Get("Authorization"), "Access="+testAK)
+
+	r = runCLI(t, nil, credsEnv("HUAWEICLOUD_SDK_PROJECT_ID", "p2"), "status", "--endpoint", srv.URL, "--all")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Len(t, rows(r.stdout), 1+13)
+	assert.Contains(t, rows(r.stdout), []string{"PAYING", "0", "0", "0"})
+	assert.Equal(t, "/v2/p2/instances/status", last().URL.Path)
+	assert.Empty(t, last().URL.RawQuery)
+}
+
+func TestStatusJSON(t *testing.T) {
+	t.Parallel()
+	srv, _ := fakeAPI(t, 200, seedBody(t))
+	r := runCLI(t, nil, credsEnv(), "status", "--endpoint", srv.URL, "--project-id", "p1", "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.EqualValues(t, 16, got["running_count"])
+	assert.EqualValues(t, 0, got["restoring_count"])
+	assert.EqualValues(t, 22, got["memcached"].(map[string]any)["createfailed_count"])
+	assert.Len(t, got, 15, "13 counters and two engines")
+}
+
+func TestStatusEndpointFromEnv(t *testing.T) {
+	t.Parallel()
+	srv, last := fakeAPI(t, 200, seedBody(t))
+	r := runCLI(t, nil, credsEnv("HUAWEICLOUD_SDK_PROJECT_ID", "p3", "HUAWEICLOUD_SDK_REGION_DCS_AP_SOUTHEAST_1", srv.URL),
+		"status", "--region", "ap-southeast-1")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "/v2/p3/instances/status", last().URL.Path)
+}
+
+func TestStatusErrors(t *testing.T) {
+	t.Parallel()
+	gateway, _ := fakeAPI(t, 401, `{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information: verify aksk signature fail","request_id":"gw-1"}`)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hung.Close)
+
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want []string // in stderr
+	}{
+		{"gateway 401", credsEnv(), []string{"--endpoint", gateway.URL, "--project-id", "p"}, 1,
+			[]string{"HTTP 401", "APIGW.0301", "verify aksk signature fail", "req-abc"}},
+		{"dead endpoint", credsEnv(), []string{"--endpoint", dead.URL, "--project-id", "p"}, 1,
+			[]string{"after 3 attempts", "connection refused"}},
+		{"timeout", credsEnv(), []string{"--endpoint", hung.URL, "--project-id", "p", "--timeout", "50ms"}, 1,
+			[]string{"deadline exceeded"}},
+		{"missing project id", credsEnv(), []string{"--endpoint", gateway.URL}, 2,
+			[]string{"project id is required", "--project-id", "HUAWEICLOUD_SDK_PROJECT_ID"}},
+		{"missing credentials", nil, []string{"--endpoint", gateway.URL, "--project-id", "p"}, 2,
+			[]string{"no credentials", "HUAWEICLOUD_SDK_AK"}},
+		{"AK without SK", map[string]string{"HUAWEICLOUD_SDK_AK": testAK}, []string{"--project-id", "p"}, 2,
+			[]string{"empty secret key"}},
+		{"unknown output", credsEnv(), []string{"--project-id", "p", "-o", "yaml"}, 2,
+			[]string{`unknown output "yaml"`}},
+		{"bad endpoint", credsEnv(), []string{"--project-id", "p", "--endpoint", "dcs.example.com"}, 2,
+			[]string{"invalid endpoint"}},
+		{"bad flag", credsEnv(), []string{"--project-id", "p", "--timeout", "soon"}, 2,
+			[]string{"invalid argument"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, tt.env, append([]string{"status"}, tt.args...)...)
+			assert.Equal(t, tt.code, r.code, r.stderr)
+			assert.Empty(t, r.stdout)
+			for _, w := range tt.want {
+				assert.Contains(t, r.stderr, w)
+			}
+			assert.NotContains(t, r.stderr, testSK)
+			assert.NotContains(t, r.stderr, "goroutine", "no stack trace")
+			assert.Equal(t, 1, strings.Count(r.stderr, "dcskit: "), "one error line: %s", r.stderr)
+		})
+	}
+}
+
+func TestStatusHelpShowsExamples(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, nil, "status", "--help")
+	require.Equal(t, 0, r.code)
+	for _, w := range []string{"Examples:", "dcskit status -o json", "--include-failure", "--timeout", "--region", "HUAWEICLOUD_SDK_AK"} {
+		assert.Contains(t, r.stdout, w)
+	}
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dcskit/dcskit/client"
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/settle"
+)
+
+// pollTimeout bounds one poll of wait, retries included, so that one hung
+// call cannot use up the whole --timeout.
+const pollTimeout = time.Minute
+
+func newWaitCmd(e *env) *cobra.Command {
+	var (
+		interval    time.Duration
+		until       []string
+		failOnError bool
+	)
+	cmd := &cobra.Command{
+		Use:   "wait",
+		Short: "Wait until no DCS instance is still changing",
+		Long: `Poll the instance status API until no instance is in a transitional status
+(creating, restarting, extending, restoring, flushing, upgrading, migrating,
+paying, freezing), or until every --until condition holds.
+
+A condition compares a counter with a number: running_count>=16,
+creating_count==0, or one engine's counter: redis.error_count==0.
+Instances whose creation failed are counted (include_failure=true).
+
+Progress goes to stderr: one line rewritten in place on a terminal, one
+timestamped line per poll otherwise. The final counts go to stdout.
+
+Exit status: 0 when settled, 1 on timeout (with the last counts), on
+--fail-on-error, or when the API rejects the request; 2 for a mistake in
+the command line or the configuration.`,
+		Example: `  dcskit wait --project-id 0a1b2c...
+  dcskit wait --until 'running_count>=16' --until 'creating_count==0' --interval 30s --timeout 1h
+  dcskit wait --fail-on-error`,
+		Args: noArgs,
+	}
+	conn := addConnFlags(cmd)
+	setFlagDefault(cmd, "timeout", "30m")
+	fs := cmd.Flags()
+	fs.DurationVar(&interval, "interval", 10*time.Second, "time between polls")
+	fs.StringArrayVar(&until, "until", nil, "condition that must hold, e.g. 'running_count>=16' (quote it; repeatable; all must hold)")
+	fs.BoolVar(&failOnError, "fail-on-error", false, "exit 1 as soon as error_count or createfailed_count is above 0")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if interval <= 0 {
+			return usageErrorf("--interval must be positive, got %s", interval)
+		}
+		conds := make([]settle.Condition, 0, len(until))
+		for _, u := range until {
+			c, err := settle.ParseCondition(u)
+			if err != nil {
+				return usageError{err}
+			}
+			conds = append(conds, c)
+		}
+		c, err := conn.newClient(e.getenv)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := conn.withTimeout(cmd.Context())
+		defer cancel()
+		counts, err := settle.Wait(ctx, settle.Options{
+			Fetch:       fetchCounts(c, pollTimeout),
+			Interval:    interval,
+			Until:       conds,
+			FailOnError: failOnError,
+			Fatal:       rejected,
+			Progress:    settle.Reporter{W: e.stderr, Live: isTerminal(e.stderr)}.Report,
+		})
+		var stop *settle.StopError
+		if errors.As(err, &stop) && stop.Last != nil {
+			fmt.Fprintln(e.stderr, "last counts:")
+			_ = writeTable(e.stderr, *stop.Last, false)
+		}
+		if err != nil {
+			return err
+		}
+		return writeTable(e.stdout, counts, false)
+	}
+	return cmd
+}
+
+// fetchCounts asks c for the counts, failed creations included, each call
+// bounded by timeout.
+func fetchCounts(c *client.Client, timeout time.Duration) func(context.Context) (dcs.Counts, error) {
+	return func(ctx context.Context) (dcs.Counts, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		st, err := c.InstanceStatus(ctx, client.IncludeFailure())
+		return st.Counts, err
+	}
+}
+
+// rejected tells an answer that waiting will not change (bad credentials,
+// a bad project id) from a failure worth another poll.
+func rejected(err error) bool {
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	s := apiErr.StatusCode
+	return s >= 400 && s < 500 && s != http.StatusRequestTimeout && s != http.StatusTooManyRequests
+}
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// setFlagDefault changes the default of a flag another helper registered.
+func setFlagDefault(cmd *cobra.Command, name, value string) {
+	f := cmd.Flags().Lookup(name)
+	if f == nil {
+		panic("no flag --" + name) // a programming error, caught by every test of the command
+	}
+	if err := f.Value.Set(value); err != nil {
+		panic(err)
+	}
+	f.DefValue = value
+}
