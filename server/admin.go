@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/dcskit/dcskit/dcs"
@@ -52,7 +53,16 @@ func (a adminAPI) ReplaceInstances(_ context.Context, req admin.ReplaceInstances
 }
 
 func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
-	in, err := a.s.store.setStatus(req.Id, dcs.Status(req.Body.Status))
+	b := req.Body
+	// The spec says as much, but validation may be off.
+	if b.Status == nil && b.Becomes == nil {
+		return nil, &InvalidError{Index: -1, Err: errors.New("nothing to change: give status, becomes or both")}
+	}
+	becomes, err := transitionFromAPI(b.Becomes, "becomes")
+	if err != nil {
+		return nil, err
+	}
+	in, err := a.s.store.update(req.Id, (*dcs.Status)(b.Status), becomes)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +102,35 @@ func apiInstance(in Instance) admin.Instance {
 	return admin.Instance{
 		ProjectId: in.ProjectID, Id: in.ID, Name: in.Name,
 		Engine: admin.Engine(in.Engine), Status: admin.Status(in.Status),
+		Becomes: apiTransition(in.Becomes),
 	}
+}
+
+func apiTransition(t *Transition) *admin.Transition {
+	if t == nil {
+		return nil
+	}
+	return &admin.Transition{Status: admin.Status(t.Status), After: t.After.String(), Then: apiTransition(t.Then)}
+}
+
+// transitionFromAPI converts a transition of the admin API, at field of
+// the request body, and checks it.
+func transitionFromAPI(t *admin.Transition, field string) (*Transition, error) {
+	var head *Transition
+	for link, f := &head, field; t != nil; t, f = t.Then, f+".then" {
+		d, e := parseAfter(t.After, f)
+		if e != nil {
+			e.Index = -1
+			return nil, e
+		}
+		*link = &Transition{Status: dcs.Status(t.Status), After: d}
+		link = &(*link).Then
+	}
+	if e := checkTransition(head, field); e != nil {
+		e.Index = -1
+		return nil, e
+	}
+	return head, nil
 }
 
 func deref[T any](p *T) T {

@@ -40,7 +40,8 @@ func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request) error {
 	}
 	if r.Header.Get(signer.HeaderAuthorization) != "" && s.verifier != nil {
 		var body []byte
-		if r.Body != nil { // nil when a test calls the handler directly
+		// nil when a test calls the handler directly; NoBody for a GET.
+		if r.Body != nil && r.Body != http.NoBody {
 			var err error
 			if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxSignedBody)); err != nil {
 				return &requestError{err}

@@ -10,8 +10,8 @@
 // and SecretKey it verifies SDK-HMAC-SHA256 signatures as the gateway
 // does (package signer); with Options.Token it checks X-Auth-Token.
 //
-// State is seeded and changed with Go methods (Add, SetStatus, Remove,
-// Reset, LoadFixture, InjectFault) or, from any language, with the admin
+// State is seeded and changed with Go methods (Add, SetStatus, Schedule,
+// Remove, Reset, LoadFixture, InjectFault) or, from any language, with the admin
 // API under /_fake/ that openapi/admin.yaml describes. Counters are kept
 // per project, engine and status as instances change, so a query costs
 // the same whatever the number of instances.
@@ -24,7 +24,24 @@
 //	   "id": "optional", "name": "optional"}
 //	]}
 //
-// count (1 to 1,000,000, default 1) stands for that many instances. Parsing
-// is strict; a mistake is a *FixtureError naming the entry and the valid
+// count (1 to 1,000,000, default 1) stands for that many instances.
+//
+// becomes schedules a change of status, as moto's state manager does:
+//
+//	{"project_id": "p", "engine": "Redis", "status": "CREATING", "count": 8,
+//	 "becomes": {"status": "RUNNING", "after": "30s",
+//	             "then": {"status": "RESTARTING", "after": "1h"}}}
+//
+// after is a Go duration ("3s", "1m30s", "0s" for at once) counted from
+// loading, or in a then from the change before; then is optional. Every
+// instance of a count gets the same schedule. The Go API has the same in
+// Instance.Becomes and Schedule; SetStatus and Remove cancel a pending
+// change. Changes are made on time by a timer, without any request, and a
+// query stays as cheap however many are pending. Options.Clock sets the
+// time they follow: a test passes a ManualClock and calls Advance instead
+// of sleeping.
+//
+// Parsing is strict; a mistake (an unknown field or status, a bad or
+// negative duration) is a *FixtureError naming the entry and the valid
 // values, and nothing of that fixture is loaded.
 package server

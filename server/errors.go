@@ -44,6 +44,15 @@ type authError struct{ reason string }
 
 func (e *authError) Error() string { return e.reason }
 
+// transportError is a request that net/http refused before routing it;
+// text is what net/http would have answered in plain text.
+type transportError struct {
+	status int
+	text   string
+}
+
+func (e *transportError) Error() string { return "request rejected by the HTTP server: " + e.text }
+
 // answer is the one place where an error becomes an HTTP status, an error
 // code and a message.
 func answer(err error) (status int, code, msg string) {
@@ -53,6 +62,13 @@ func answer(err error) (status int, code, msg string) {
 			code = codeGatewayAuth // a 401 always comes from the gateway
 		}
 		return fe.status, code, err.Error()
+	}
+	if te, ok := errors.AsType[*transportError](err); ok {
+		code := fmt.Sprintf("111%03d000", te.status)
+		if te.status == http.StatusBadRequest {
+			code = codeBadParameter
+		}
+		return te.status, code, err.Error()
 	}
 	switch {
 	case isA[*authError](err):
@@ -81,33 +97,33 @@ func isA[E error](err error) bool {
 // writeError answers with err as the spec's error body: the gateway's
 // shape for 401, DCS's ErrorResponse for everything else.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if info := requestInfoFrom(r.Context()); info != nil {
-		info.err = err
-	}
+	noteError(w, err)
 	status, code, msg := answer(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(errorBody(status, code, msg, w.Header().Get(headerRequestID)))
+}
+
+// errorBody is the spec's error body: the gateway's shape for 401, DCS's
+// ErrorResponse for everything else.
+func errorBody(status int, code, msg, requestID string) []byte {
 	msg = truncate(msg, 1024)
 	var body any = gen.ErrorResponse{ErrorCode: code, ErrorMsg: msg}
 	if status == http.StatusUnauthorized {
-		body = gen.GatewayErrorResponse{ErrorCode: code, ErrorMsg: msg, RequestId: w.Header().Get(headerRequestID)}
+		body = gen.GatewayErrorResponse{ErrorCode: code, ErrorMsg: msg, RequestId: requestID}
 	}
-	writeJSON(w, status, body)
+	data, err := json.Marshal(body)
+	if err != nil {
+		// Only our own error bodies come here, and they always marshal.
+		panic(err)
+	}
+	return data
 }
 
 // badRequest is the generated handlers' ErrorHandlerFunc: they call it
 // for parameters and bodies they cannot bind.
 func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, err error) {
 	s.writeError(w, r, &requestError{err})
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	data, err := json.Marshal(body)
-	if err != nil {
-		// Only our own error bodies come here, and they always marshal.
-		panic(err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(data)
 }
 
 // truncate keeps s within max characters, as the spec's maxLength counts.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,8 +41,11 @@ func (s *Server) InjectFault(f Fault) {
 
 // faultQueue holds pending faults, oldest first.
 type faultQueue struct {
-	mu    sync.Mutex
-	queue []Fault
+	// pending is len(queue), readable without the lock: every request
+	// asks, and almost always there is nothing.
+	pending atomic.Int64
+	mu      sync.Mutex
+	queue   []Fault
 }
 
 func (q *faultQueue) push(f Fault) error {
@@ -52,11 +56,15 @@ func (q *faultQueue) push(f Fault) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.queue = append(q.queue, f)
+	q.pending.Store(int64(len(q.queue)))
 	return nil
 }
 
 // next takes one request's worth of the oldest fault.
 func (q *faultQueue) next() (Fault, bool) {
+	if q.pending.Load() == 0 {
+		return Fault{}, false
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.queue) == 0 {
@@ -65,6 +73,7 @@ func (q *faultQueue) next() (Fault, bool) {
 	f := q.queue[0]
 	if q.queue[0].Times--; q.queue[0].Times == 0 {
 		q.queue = q.queue[1:]
+		q.pending.Store(int64(len(q.queue)))
 	}
 	return f, true
 }
@@ -73,6 +82,7 @@ func (q *faultQueue) clear() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.queue = nil
+	q.pending.Store(0)
 }
 
 // faultError is the answer to a request that a Fault fails.

@@ -27,7 +27,7 @@ func (e *FixtureError) Error() string {
 const maxCount = 1_000_000
 
 // entryFields are the fields of a fixture entry; any other is an error.
-var entryFields = []string{"project_id", "engine", "status", "id", "name", "count"}
+var entryFields = []string{"project_id", "engine", "status", "id", "name", "count", "becomes"}
 
 type fixtureEntry struct {
 	ProjectID string     `json:"project_id"`
@@ -36,6 +36,8 @@ type fixtureEntry struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name"`
 	Count     *int       `json:"count"`
+	// Becomes is parsed by parseTransition.
+	Becomes json.RawMessage `json:"becomes"`
 }
 
 // LoadFixture replaces every instance with those of the fixture read from
@@ -135,6 +137,13 @@ func parseEntry(raw json.RawMessage) ([]Instance, *InvalidError) {
 	in := Instance{ProjectID: e.ProjectID, ID: e.ID, Name: e.Name, Engine: e.Engine, Status: e.Status}
 	if ie := checkInstance(in); ie != nil {
 		return nil, ie
+	}
+	if e.Becomes != nil {
+		t, ie := parseTransition(e.Becomes, "becomes", 0)
+		if ie != nil {
+			return nil, ie
+		}
+		in.Becomes = t // shared by the count's instances; the store copies it
 	}
 	out := make([]Instance, count)
 	for i := range out {

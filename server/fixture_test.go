@@ -45,6 +45,10 @@ func TestBadFixtures(t *testing.T) {
 	const entry = `{"project_id":"p","engine":"Redis","status":"RUNNING"}`
 	// with builds a fixture whose second entry is bad.
 	with := func(bad string) string { return `{"instances":[` + entry + `,` + bad + `]}` }
+	// becomes is an entry of count 2 with a schedule.
+	becomes := func(t string) string {
+		return `{"project_id":"p","engine":"Redis","status":"CREATING","count":2,"becomes":` + t + `}`
+	}
 	tests := []struct {
 		name  string
 		body  string
@@ -69,6 +73,17 @@ func TestBadFixtures(t *testing.T) {
 		{"count a string", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","count":"3"}`), 1, "count", []string{"instances[1].count", "string"}},
 		{"count a fraction", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","count":1.5}`), 1, "count", []string{"instances[1].count"}},
 		{"id with a count", with(`{"project_id":"p","engine":"Redis","status":"RUNNING","id":"x","count":2}`), 1, "id", []string{"instances[1].id", "count 1"}},
+		{"becomes not an object", with(becomes(`"RUNNING"`)), 1, "becomes", []string{"instances[1].becomes: not a JSON object"}},
+		{"becomes null", with(becomes(`null`)), 1, "becomes", []string{"not a JSON object"}},
+		{"becomes unknown status", with(becomes(`{"status":"DONE","after":"3s"}`)), 1, "becomes.status", []string{"instances[1].becomes.status", `unknown status "DONE"`, "valid: PAYING", "RESTARTING"}},
+		{"becomes status not a string", with(becomes(`{"status":1,"after":"3s"}`)), 1, "becomes.status", []string{"not a string"}},
+		{"becomes without status", with(becomes(`{"after":"3s"}`)), 1, "becomes.status", []string{"missing"}},
+		{"becomes without after", with(becomes(`{"status":"RUNNING"}`)), 1, "becomes.after", []string{"instances[1].becomes.after", "missing"}},
+		{"after a number", with(becomes(`{"status":"RUNNING","after":3}`)), 1, "becomes.after", []string{`"3s"`}},
+		{"after without unit", with(becomes(`{"status":"RUNNING","after":"3"}`)), 1, "becomes.after", []string{`"3" is not a duration`}},
+		{"after negative", with(becomes(`{"status":"RUNNING","after":"-3s"}`)), 1, "becomes.after", []string{"-3s is negative"}},
+		{"becomes unknown field", with(becomes(`{"status":"RUNNING","after":"3s","at":"noon"}`)), 1, "becomes.at", []string{"unknown field", "valid: status, after, then"}},
+		{"bad then", with(becomes(`{"status":"RUNNING","after":"3s","then":{"status":"RUNNING","after":"soon"}}`)), 1, "becomes.then.after", []string{"instances[1].becomes.then.after", `"soon"`}},
 		{"duplicate id", `{"instances":[{"project_id":"p","engine":"Redis","status":"RUNNING","id":"x"},{"project_id":"p","engine":"Redis","status":"RUNNING","id":"x"}]}`, 1, "id", []string{"instances[1].id", `"x"`}},
 	}
 	for _, tt := range tests {

@@ -35,6 +35,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for signature skew; nil means time.Now.
 	Now func() time.Time
+	// Clock is the time of scheduled status changes (Instance.Becomes);
+	// nil means the system's. It is apart from Now so that a test can move
+	// it hours ahead while clients go on signing with the real time.
+	Clock Clock
 }
 
 // Server is a fake of the DCS instance status API, with an admin API
@@ -63,10 +67,15 @@ func New(opts Options) (*Server, error) {
 	if (opts.AccessKey == "") != (opts.SecretKey == "") {
 		return nil, errors.New("server: AccessKey and SecretKey must be set together")
 	}
-	s := &Server{opts: opts, log: opts.Logger, store: newStore()}
+	s := &Server{opts: opts, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+	s.store = newStore(clock, s.log)
 	if opts.AccessKey != "" {
 		s.verifier = &signer.Verifier{
 			SecretKey: func(ak string) (string, bool) { return opts.SecretKey, ak == opts.AccessKey },
@@ -150,7 +159,7 @@ func (s *Server) Start(addr string) error {
 	srv := httpserve.New(s.handler, s.log)
 	s.http, s.url = srv, "http://"+l.Addr().String()
 	go func() {
-		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(s.Listener(l)); !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("serve", "error", err)
 		}
 	}()
@@ -166,8 +175,11 @@ func (s *Server) URL() string {
 }
 
 // Shutdown stops accepting connections and waits for requests in flight
-// until ctx is done; then it closes the connections left.
+// until ctx is done; then it closes the connections left. It also stops
+// the timer of scheduled status changes, whether or not the Server was
+// started: from then on they are made only when something reads them.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.store.stop()
 	s.mu.Lock()
 	srv := s.http
 	s.mu.Unlock()
@@ -202,27 +214,31 @@ func NewTest(tb testing.TB, opts Options) *Server {
 }
 
 // Add adds instances, all or none, filling in an empty ID or Name, and
-// returns them as added. A bad instance is an *InvalidError; an ID in use
+// returns them as added. An instance's Becomes is scheduled from now on
+// the Server's Clock. A bad instance is an *InvalidError; an ID in use
 // wraps ErrExists.
 func (s *Server) Add(insts ...Instance) ([]Instance, error) { return s.store.add(insts) }
 
-// SetStatus changes the status of instance id.
+// SetStatus changes the status of instance id, cancelling any pending
+// change (see Schedule).
 func (s *Server) SetStatus(id string, st dcs.Status) error {
-	_, err := s.store.setStatus(id, st)
+	_, err := s.store.update(id, &st, nil)
 	return err
 }
 
-// Remove removes instance id.
+// Remove removes instance id, and any change pending for it.
 func (s *Server) Remove(id string) error { return s.store.remove(id) }
 
-// Reset removes every instance and every pending fault.
+// Reset removes every instance, with its pending changes, and every
+// pending fault.
 func (s *Server) Reset() {
 	s.store.reset()
 	s.faults.clear()
 }
 
 // Instances lists projectID's instances, or all instances for "", in the
-// order they were added.
+// order they were added. An instance's Becomes says what change is
+// pending and how long until it is made.
 func (s *Server) Instances(projectID string) []Instance { return s.store.list(projectID) }
 
 // Counts is what the API answers for projectID. CREATEFAILED instances
@@ -238,5 +254,5 @@ func (s *Server) ListNumberOfInstancesInDifferentStatus(_ context.Context, req g
 	}
 	// Only the exact value counts, as in the real service.
 	includeFailure := req.Params.IncludeFailure != nil && *req.Params.IncludeFailure == "true"
-	return gen.ListNumberOfInstancesInDifferentStatus200JSONResponse(s.Counts(req.ProjectId, includeFailure).API()), nil
+	return countsAnswer(s.Counts(req.ProjectId, includeFailure)), nil
 }

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dcskit/dcskit/dcs"
 )
@@ -19,6 +21,8 @@ type Instance struct {
 	Name      string
 	Engine    dcs.Engine
 	Status    dcs.Status
+	// Becomes, if set, is a change of Status to come (see Transition).
+	Becomes *Transition
 }
 
 var (
@@ -88,7 +92,7 @@ func checkInstance(in Instance) *InvalidError {
 	case in.Status.Index() < 0:
 		return invalidStatus(in.Status)
 	}
-	return nil
+	return checkTransition(in.Becomes, "becomes")
 }
 
 func invalidStatus(st dcs.Status) *InvalidError {
@@ -105,11 +109,18 @@ type state struct {
 	// same however many instances there are.
 	counters map[string]*[2]dcs.Counters
 	seq      uint64
+	// pending holds the records with a scheduled change, next due first.
+	pending pendingHeap
 }
 
+// record is an instance as stored: its Becomes is always nil, next and
+// due say what is to come.
 type record struct {
 	Instance
-	seq uint64 // insertion order, for stable listings
+	seq  uint64      // insertion order, for stable listings
+	next *Transition // the pending change, nil if none; never shared with callers
+	due  time.Time   // when next is due
+	hidx int         // index in state.pending, -1 if not there
 }
 
 func newState() *state {
@@ -125,8 +136,9 @@ func (s *state) count(in Instance, delta int32) {
 	c[engineIndex(in.Engine)][in.Status.Index()] += delta
 }
 
-// add inserts all of insts or none of them.
-func (s *state) add(insts []Instance) ([]Instance, error) {
+// add inserts all of insts or none of them; their changes are due from
+// now.
+func (s *state) add(insts []Instance, now time.Time) ([]Instance, error) {
 	out := slices.Clone(insts)
 	seen := make(map[string]bool, len(out))
 	for i := range out {
@@ -148,10 +160,23 @@ func (s *state) add(insts []Instance) ([]Instance, error) {
 			in.Name = "dcs-" + in.ID[:min(8, len(in.ID))]
 		}
 	}
+	// A fixture's count shares one chain among its instances; so may the
+	// store, as long as it is not the caller's.
+	chains := map[*Transition]*Transition{}
 	for _, in := range out {
 		s.seq++
-		s.byID[in.ID] = &record{Instance: in, seq: s.seq}
+		r := &record{Instance: in, seq: s.seq, hidx: -1}
+		r.Becomes = nil
+		s.byID[in.ID] = r
 		s.count(in, 1)
+		if in.Becomes != nil {
+			c, ok := chains[in.Becomes]
+			if !ok {
+				c = in.Becomes.clone()
+				chains[in.Becomes] = c
+			}
+			s.schedule(r, c, now)
+		}
 	}
 	return out, nil
 }
@@ -171,57 +196,161 @@ func (s *state) counts(projectID string, includeFailure bool) dcs.Counts {
 	return out
 }
 
-// store makes state safe for concurrent use.
+// store makes state safe for concurrent use, and makes scheduled changes
+// on time: lazily, under the lock, before anything reads or writes the
+// state, and with a timer on the clock for the next one due, so that the
+// counters move without any request.
 type store struct {
+	clock Clock
+	log   *slog.Logger
+
 	mu sync.RWMutex
 	st *state
+	// timer wakes the store when the next change falls due; gen tells
+	// the current one from a stale one firing late.
+	timer    Timer
+	timerDue time.Time
+	gen      uint64
+	stopped  bool // no more timers: the server is shut down
 }
 
-func newStore() *store { return &store{st: newState()} }
+func newStore(clock Clock, log *slog.Logger) *store {
+	return &store{clock: clock, log: log, st: newState()}
+}
 
-func (s *store) add(insts []Instance) ([]Instance, error) {
+// lock takes the write lock and makes the changes that are due.
+func (s *store) lock() {
+	s.mu.Lock()
+	if s.st.due(s.clock.Now()) {
+		s.catchUp()
+	}
+}
+
+// unlock arms the timer for what is now pending and releases the lock.
+func (s *store) unlock() {
+	s.arm()
+	s.mu.Unlock()
+}
+
+// rlock takes the read lock with no change due, so that a read costs no
+// more than a map lookup when nothing is pending.
+func (s *store) rlock() {
+	s.mu.RLock()
+	if len(s.st.pending) == 0 || !s.st.due(s.clock.Now()) {
+		return
+	}
+	s.mu.RUnlock()
+	s.lock()
+	s.unlock()
+	s.mu.RLock() // a change falling due in between waits for the next read
+}
+
+// catchUp makes the changes that are due; s.mu is held.
+func (s *store) catchUp() {
+	if n := s.st.applyDue(s.clock.Now()); n > 0 {
+		s.log.Info("scheduled status changes made", "changes", n)
+	}
+}
+
+// arm keeps one timer for the next change due; s.mu is held.
+func (s *store) arm() {
+	var due time.Time
+	pending := len(s.st.pending) > 0 && !s.stopped
+	if pending {
+		due = s.st.pending[0].due
+		if s.timer != nil && due.Equal(s.timerDue) {
+			return
+		}
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	if !pending {
+		return
+	}
+	s.gen++
+	gen := s.gen
+	s.timer, s.timerDue = s.clock.AfterFunc(due.Sub(s.clock.Now()), func() { s.wake(gen) }), due
+}
+
+// wake is the timer's call.
+func (s *store) wake(gen uint64) {
+	s.mu.Lock()
+	if gen == s.gen {
+		s.timer = nil // it has fired
+	}
+	s.catchUp()
+	s.unlock()
+}
+
+// stop stops the timer for good; changes are still made when read.
+func (s *store) stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.st.add(insts)
+	s.stopped = true
+	s.arm()
+}
+
+func (s *store) add(insts []Instance) ([]Instance, error) {
+	s.lock()
+	defer s.unlock()
+	return s.st.add(insts, s.clock.Now())
 }
 
 // replace swaps in a state built from insts, so that a bad batch leaves
 // the current one in place.
 func (s *store) replace(insts []Instance) ([]Instance, error) {
 	fresh := newState()
-	out, err := fresh.add(insts)
+	out, err := fresh.add(insts, s.clock.Now())
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.st = fresh
 	return out, nil
 }
 
-func (s *store) setStatus(id string, st dcs.Status) (Instance, error) {
-	if st.Index() < 0 {
-		return Instance{}, invalidStatus(st)
+// update sets id's status, if status is set, cancelling any pending
+// change; then schedules becomes, if set, replacing any pending change.
+func (s *store) update(id string, status *dcs.Status, becomes *Transition) (Instance, error) {
+	if status != nil && status.Index() < 0 {
+		return Instance{}, invalidStatus(*status)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if e := checkTransition(becomes, "becomes"); e != nil {
+		e.Index = -1
+		return Instance{}, e
+	}
+	s.lock()
+	defer s.unlock()
 	r := s.st.byID[id]
 	if r == nil {
 		return Instance{}, fmt.Errorf("instance %q: %w", id, ErrNotFound)
 	}
-	s.st.count(r.Instance, -1)
-	r.Status = st
-	s.st.count(r.Instance, 1)
-	return r.Instance, nil
+	now := s.clock.Now()
+	if status != nil {
+		s.st.schedule(r, nil, now)
+		s.st.count(r.Instance, -1)
+		r.Status = *status
+		s.st.count(r.Instance, 1)
+	}
+	if becomes != nil {
+		s.st.schedule(r, becomes.clone(), now)
+	}
+	in := r.Instance
+	in.Becomes = r.becomes(now)
+	return in, nil
 }
 
 func (s *store) remove(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lock()
+	defer s.unlock()
 	r := s.st.byID[id]
 	if r == nil {
 		return fmt.Errorf("instance %q: %w", id, ErrNotFound)
 	}
+	s.st.schedule(r, nil, s.clock.Now())
 	s.st.count(r.Instance, -1)
 	delete(s.st.byID, id)
 	return nil
@@ -229,14 +358,15 @@ func (s *store) remove(id string) error {
 
 func (s *store) reset() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.st = newState()
 }
 
 // list returns projectID's instances, or every instance for "", in the
 // order they were added.
 func (s *store) list(projectID string) []Instance {
-	s.mu.RLock()
+	s.rlock()
+	now := s.clock.Now()
 	recs := make([]record, 0, len(s.st.byID))
 	for _, r := range s.st.byID {
 		if projectID == "" || r.ProjectID == projectID {
@@ -248,12 +378,13 @@ func (s *store) list(projectID string) []Instance {
 	out := make([]Instance, len(recs))
 	for i, r := range recs {
 		out[i] = r.Instance
+		out[i].Becomes = r.becomes(now)
 	}
 	return out
 }
 
 func (s *store) counts(projectID string, includeFailure bool) dcs.Counts {
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	return s.st.counts(projectID, includeFailure)
 }

@@ -17,22 +17,23 @@ type connFlags struct {
 	timeout   time.Duration
 }
 
-// addConnFlags registers --project-id, --region, --endpoint and --timeout
-// on cmd.
-func addConnFlags(cmd *cobra.Command) *connFlags {
+// addConnFlags registers --project-id, --region, --endpoint and --timeout,
+// whose default is defaultTimeout, on cmd.
+func addConnFlags(cmd *cobra.Command, defaultTimeout time.Duration) *connFlags {
 	f := &connFlags{}
 	fs := cmd.Flags()
 	fs.StringVar(&f.projectID, "project-id", "", "project ID (default $"+client.EnvProjectID+")")
 	fs.StringVar(&f.region, "region", client.DefaultRegion, "region; the endpoint is https://dcs.<region>.myhuaweicloud.com")
 	fs.StringVar(&f.endpoint, "endpoint", "", "API base URL; overrides --region and $"+client.EnvEndpointPrefix+"<REGION>")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for the whole command, retries included (0: none)")
+	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, "limit for the whole command, retries included (0: none)")
 	return f
 }
 
 // newClient builds a client from the flags and the environment (the
 // official SDK's variables, see client.FromEnv). Flags win. Every failure
 // is a usage error: nothing has been sent yet.
-func (f *connFlags) newClient(getenv func(string) string, extra ...client.Option) (*client.Client, error) {
+func (f *connFlags) newClient(e *env) (*client.Client, error) {
+	getenv := e.getenv
 	if f.projectID == "" && getenv(client.EnvProjectID) == "" {
 		return nil, usageErrorf("a project id is required: --project-id or $%s", client.EnvProjectID)
 	}
@@ -43,7 +44,7 @@ func (f *connFlags) newClient(getenv func(string) string, extra ...client.Option
 	if f.endpoint != "" {
 		opts = append(opts, client.WithEndpoint(f.endpoint))
 	}
-	c, err := client.New(append(opts, extra...)...)
+	c, err := client.New(append(opts, e.clientOptions...)...)
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -36,7 +36,7 @@ gracefully.`,
   curl -s 127.0.0.1:9787/metrics | grep huaweicloud_dcs_instances`,
 		Args: noArgs,
 	}
-	conn := addConnFlags(cmd)
+	conn := addConnFlags(cmd, 30*time.Second)
 	fs := cmd.Flags()
 	fs.StringVar(&listen, "listen", "127.0.0.1:9787", "address to serve /metrics and /healthz on")
 	fs.DurationVar(&minInterval, "min-interval", 30*time.Second, "reuse an API answer for this long")
@@ -44,7 +44,7 @@ gracefully.`,
 		if minInterval < 0 {
 			return usageErrorf("--min-interval must not be negative, got %s", minInterval)
 		}
-		c, err := conn.newClient(e.getenv)
+		c, err := conn.newClient(e)
 		if err != nil {
 			return err
 		}

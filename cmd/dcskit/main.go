@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dcskit/dcskit/client"
 )
 
 func main() {
@@ -26,12 +28,20 @@ type env struct {
 	getenv func(string) string
 	stdout io.Writer
 	stderr io.Writer
+
+	// Tests set these; nil is the real thing.
+	clock         waitClock       // the time wait polls and times out by
+	clientOptions []client.Option // added to every client a command builds
 }
 
 // run executes one dcskit command line. It never calls os.Exit, so tests
 // run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	return (&env{getenv: getenv, stdout: stdout, stderr: stderr}).run(ctx, args)
+}
+
+// run executes one command line in e.
+func (e *env) run(ctx context.Context, args []string) error {
 	root := &cobra.Command{
 		Use:   "dcskit",
 		Short: "Query and fake the Huawei Cloud DCS instance status API",
@@ -51,8 +61,8 @@ signature-checking fake of that API for tests.`,
 		return cmd.Help()
 	}
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(commands(e)...)
 	return root.ExecuteContext(ctx)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -39,14 +40,72 @@ func (b *lockedBuffer) String() string {
 // and returns what it printed and its exit status.
 func runCLI(t *testing.T, ctx context.Context, environ map[string]string, args ...string) result {
 	t.Helper()
+	return runEnv(t, ctx, &env{getenv: mapEnv(environ)}, args...)
+}
+
+// runEnv is runCLI in e, which may set test hooks; it fills in e's stdout
+// and stderr.
+func runEnv(t *testing.T, ctx context.Context, e *env, args ...string) result {
+	t.Helper()
 	if ctx == nil {
 		ctx = t.Context()
 	}
 	var stdout, stderr lockedBuffer
-	getenv := func(k string) string { return environ[k] }
-	err := run(ctx, args, getenv, &stdout, &stderr)
+	e.stdout, e.stderr = &stdout, &stderr
+	err := e.run(ctx, args)
 	code := report(err, &stderr)
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+func mapEnv(environ map[string]string) func(string) string {
+	return func(k string) string { return environ[k] }
+}
+
+// running is a long-running command (serve, exporter) in the background.
+type running struct {
+	url    string // the first line on stdout
+	stderr *lockedBuffer
+	stop   func() result // cancels the context and waits for the exit
+}
+
+// start runs a command in e in the background and waits for the URL on
+// its first stdout line. runCLI cannot be used: it shows the output only
+// after the command has returned.
+func start(t *testing.T, e *env, args ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr lockedBuffer
+	e.stdout, e.stderr = &stdout, &stderr
+	done := make(chan result, 1)
+	go func() {
+		err := e.run(ctx, args)
+		code := report(err, &stderr)
+		done <- result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+	}()
+	stop := func() result {
+		cancel()
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s did not stop", args[0])
+			return result{}
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if first, _, ok := strings.Cut(stdout.String(), "\n"); ok {
+			return &running{url: first, stderr: &stderr, stop: stop}
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("%s exited with %d: %s", args[0], r.code, r.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL on stdout; stderr: %s", stderr.String())
+		}
+	}
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {

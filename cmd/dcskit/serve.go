@@ -24,8 +24,10 @@ answers as the real API does, errors included, and validates every request
 against the OpenAPI document.
 
 --fixture seeds it from a JSON file:
-  {"instances": [{"project_id": "...", "engine": "Redis", "status": "RUNNING",
-                  "id": "optional", "name": "optional", "count": 1}]}
+  {"instances": [{"project_id": "...", "engine": "Redis", "status": "CREATING",
+                  "id": "optional", "name": "optional", "count": 1,
+                  "becomes": {"status": "RUNNING", "after": "30s"}}]}
+"becomes" (optional) changes the status when "after" has passed.
 --ak with --sk requires AK/SK (SDK-HMAC-SHA256) signatures; --token requires
 X-Auth-Token; with both, either is accepted. The admin API under /_fake/
 (reset, instances, faults, healthz; see openapi/admin.yaml) changes the fake
@@ -64,7 +66,7 @@ request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
 		}
 		fmt.Fprintf(e.stdout, "http://%s\n", ln.Addr())
 		opts.Logger.Info("fake DCS API listening", "addr", ln.Addr().String(), "instances", len(s.Instances("")))
-		return httpserve.Run(cmd.Context(), httpserve.New(s.Handler(), opts.Logger), ln, httpserve.DrainTimeout)
+		return httpserve.Run(cmd.Context(), httpserve.New(s.Handler(), opts.Logger), s.Listener(ln), httpserve.DrainTimeout)
 	}
 	return cmd
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -27,50 +26,10 @@ const (
 	serveProject = "0605767e2c00d5552f8fc01a6f4d3b3a"
 )
 
-// serving is a `dcskit serve` running in the background.
-type serving struct {
-	url    string
-	stderr *lockedBuffer
-	stop   func() result // cancels the context and waits for the exit
-}
-
-// startServe runs dcskit serve on a free port and waits for the URL on
-// its first stdout line. runCLI cannot be used: it shows the output only
-// after the command has returned.
-func startServe(t *testing.T, args ...string) *serving {
+// startServe runs dcskit serve on a free port.
+func startServe(t *testing.T, args ...string) *running {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr lockedBuffer
-	done := make(chan result, 1)
-	go func() {
-		err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, &stdout, &stderr)
-		code := report(err, &stderr)
-		done <- result{stdout: stdout.String(), stderr: stderr.String(), code: code}
-	}()
-	stop := func() result {
-		cancel()
-		select {
-		case r := <-done:
-			return r
-		case <-time.After(15 * time.Second):
-			t.Fatal("serve did not stop")
-			return result{}
-		}
-	}
-	t.Cleanup(func() { cancel() })
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if first, _, ok := strings.Cut(stdout.String(), "\n"); ok {
-			return &serving{url: first, stderr: &stderr, stop: stop}
-		}
-		select {
-		case r := <-done:
-			t.Fatalf("serve exited with %d: %s", r.code, r.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no URL on stdout; stderr: %s", stderr.String())
-		}
-	}
+	return start(t, &env{getenv: mapEnv(nil)}, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 }
 
 func contractClient(t *testing.T) *http.Client {

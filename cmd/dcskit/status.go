@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +37,7 @@ mistake in the command line or the configuration.`,
   dcskit status -o json | jq .running_count`,
 		Args: noArgs,
 	}
-	conn := addConnFlags(cmd)
+	conn := addConnFlags(cmd, 30*time.Second)
 	fs := cmd.Flags()
 	fs.BoolVar(&includeFailure, "include-failure", false, "count instances whose creation failed")
 	fs.BoolVar(&all, "all", false, "show every status, also those with no instances")
@@ -45,7 +46,7 @@ mistake in the command line or the configuration.`,
 		if output != "table" && output != "json" {
 			return usageErrorf("unknown output %q: want table or json", output)
 		}
-		c, err := conn.newClient(e.getenv)
+		c, err := conn.newClient(e)
 		if err != nil {
 			return err
 		}

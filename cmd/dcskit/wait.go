@@ -13,6 +13,8 @@ import (
 
 	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/internal/clock"
+	"github.com/dcskit/dcskit/server"
 	"github.com/dcskit/dcskit/settle"
 )
 
@@ -48,8 +50,7 @@ the command line or the configuration.`,
   dcskit wait --fail-on-error`,
 		Args: noArgs,
 	}
-	conn := addConnFlags(cmd)
-	setFlagDefault(cmd, "timeout", "30m")
+	conn := addConnFlags(cmd, 30*time.Minute)
 	fs := cmd.Flags()
 	fs.DurationVar(&interval, "interval", 10*time.Second, "time between polls")
 	fs.StringArrayVar(&until, "until", nil, "condition that must hold, e.g. 'running_count>=16' (quote it; repeatable; all must hold)")
@@ -66,11 +67,15 @@ the command line or the configuration.`,
 			}
 			conds = append(conds, c)
 		}
-		c, err := conn.newClient(e.getenv)
+		c, err := conn.newClient(e)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := conn.withTimeout(cmd.Context())
+		clk := e.clock
+		if clk == nil {
+			clk = systemClock{}
+		}
+		ctx, cancel := withTimeout(cmd.Context(), clk, conn.timeout)
 		defer cancel()
 		counts, err := settle.Wait(ctx, settle.Options{
 			Fetch:       fetchCounts(c, pollTimeout),
@@ -79,6 +84,8 @@ the command line or the configuration.`,
 			FailOnError: failOnError,
 			Fatal:       rejected,
 			Progress:    settle.Reporter{W: e.stderr, Live: isTerminal(e.stderr)}.Report,
+			Sleep:       clk.Sleep,
+			Now:         clk.Now,
 		})
 		var stop *settle.StopError
 		if errors.As(err, &stop) && stop.Last != nil {
@@ -125,14 +132,31 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// setFlagDefault changes the default of a flag another helper registered.
-func setFlagDefault(cmd *cobra.Command, name, value string) {
-	f := cmd.Flags().Lookup(name)
-	if f == nil {
-		panic("no flag --" + name) // a programming error, caught by every test of the command
+// waitClock is the time wait polls and times out by. Tests use a fake
+// server's ManualClock, moved forward by Sleep, so that a wait of minutes
+// for the fake's scheduled changes takes none.
+type waitClock interface {
+	server.Clock
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// systemClock is the real time.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                                   { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) server.Timer { return time.AfterFunc(d, f) }
+func (systemClock) Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, d) }
+
+// withTimeout is context.WithTimeout on clk: when d has passed, ctx is
+// done with the cause context.DeadlineExceeded. d <= 0 means no limit.
+func withTimeout(ctx context.Context, clk waitClock, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	if d <= 0 {
+		return ctx, func() { cancel(nil) }
 	}
-	if err := f.Value.Set(value); err != nil {
-		panic(err)
+	t := clk.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		t.Stop()
+		cancel(nil)
 	}
-	f.DefValue = value
 }

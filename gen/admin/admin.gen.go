@@ -130,11 +130,16 @@ type Fault struct {
 
 // Fixture The fixture file format of `dcskit serve --fixture`. The fake parses
 // it strictly: an unknown field, engine or status, a missing
-// project_id or a count out of range is an error naming the entry.
+// project_id, a count out of range or a bad duration is an error
+// naming the entry.
 type Fixture = json.RawMessage
 
 // FixtureEntry defines model for FixtureEntry.
 type FixtureEntry struct {
+	// Becomes A scheduled change of status. In an Instance the fake returns,
+	// `after` is the time left.
+	Becomes *Transition `json:"becomes,omitempty"`
+
 	// Count How many instances this entry stands for.
 	Count  *int   `json:"count,omitempty"`
 	Engine Engine `json:"engine"`
@@ -158,11 +163,14 @@ type HealthStatus string
 
 // Instance defines model for Instance.
 type Instance struct {
-	Engine    Engine `json:"engine"`
-	Id        string `json:"id"`
-	Name      string `json:"name"`
-	ProjectId string `json:"project_id"`
-	Status    Status `json:"status"`
+	// Becomes A scheduled change of status. In an Instance the fake returns,
+	// `after` is the time left.
+	Becomes   *Transition `json:"becomes,omitempty"`
+	Engine    Engine      `json:"engine"`
+	Id        string      `json:"id"`
+	Name      string      `json:"name"`
+	ProjectId string      `json:"project_id"`
+	Status    Status      `json:"status"`
 }
 
 // InstanceList defines model for InstanceList.
@@ -172,11 +180,30 @@ type InstanceList struct {
 
 // InstanceUpdate defines model for InstanceUpdate.
 type InstanceUpdate struct {
-	Status Status `json:"status"`
+	// Becomes A scheduled change of status. In an Instance the fake returns,
+	// `after` is the time left.
+	Becomes *Transition `json:"becomes,omitempty"`
+	Status  *Status     `json:"status,omitempty"`
 }
 
 // Status defines model for Status.
 type Status string
+
+// Transition A scheduled change of status. In an Instance the fake returns,
+// `after` is the time left.
+type Transition struct {
+	// After How long until the change, as a Go duration ("3s", "1m30s"): from
+	// when it is scheduled, or, in a `then`, from the change before.
+	//
+	//
+	// Example: 3s
+	After  string `json:"after"`
+	Status Status `json:"status"`
+
+	// Then A scheduled change of status. In an Instance the fake returns,
+	// `after` is the time left.
+	Then *Transition `json:"then,omitempty"`
+}
 
 // Error The same body as dcs.yaml's ErrorResponse (a test pins them
 // together): the fake answers every error alike.
@@ -223,7 +250,7 @@ type ServerInterface interface {
 	// DeleteInstance Remove an instance
 	// (DELETE /_fake/instances/{id})
 	DeleteInstance(w http.ResponseWriter, r *http.Request, id string)
-	// UpdateInstance Change an instance's status
+	// UpdateInstance Change an instance's status, now or later
 	// (PATCH /_fake/instances/{id})
 	UpdateInstance(w http.ResponseWriter, r *http.Request, id string)
 	// Reset Remove every instance and pending fault
@@ -892,7 +919,7 @@ type StrictServerInterface interface {
 	// DeleteInstance Remove an instance
 	// (DELETE /_fake/instances/{id})
 	DeleteInstance(ctx context.Context, request DeleteInstanceRequestObject) (DeleteInstanceResponseObject, error)
-	// UpdateInstance Change an instance's status
+	// UpdateInstance Change an instance's status, now or later
 	// (PATCH /_fake/instances/{id})
 	UpdateInstance(ctx context.Context, request UpdateInstanceRequestObject) (UpdateInstanceResponseObject, error)
 	// Reset Remove every instance and pending fault

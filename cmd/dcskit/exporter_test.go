@@ -1,0 +1,156 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/exporter"
+	"github.com/dcskit/dcskit/server"
+)
+
+// startExporter starts a fake with serveFixture and runs dcskit exporter
+// against it for serveProject.
+func startExporter(t *testing.T, args ...string) (*fakeDCS, *running) {
+	t.Helper()
+	fixture, err := os.ReadFile(serveFixture)
+	require.NoError(t, err)
+	f := startFake(t, string(fixture))
+	return f, start(t, f.env(credsEnv("HUAWEICLOUD_SDK_PROJECT_ID", serveProject)),
+		append([]string{"exporter", "--listen", "127.0.0.1:0", "--endpoint", f.url}, args...)...)
+}
+
+// scrape GETs url and parses the text format.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	return families
+}
+
+// gauge is the value of the one series of the named gauge.
+func gauge(t *testing.T, families map[string]*dto.MetricFamily, name string) float64 {
+	t.Helper()
+	mf := families[name]
+	require.NotNil(t, mf, name)
+	require.Len(t, mf.GetMetric(), 1, name)
+	return mf.GetMetric()[0].GetGauge().GetValue()
+}
+
+// instances returns the instance gauges as dcs.Counts, checking that
+// every engine and status has exactly one series, zeros included.
+func instances(t *testing.T, families map[string]*dto.MetricFamily) dcs.Counts {
+	t.Helper()
+	mf := families[exporter.MetricInstances]
+	require.NotNil(t, mf)
+	require.Len(t, mf.GetMetric(), len(dcs.Engines)*dcs.NumStatuses)
+	var got dcs.Counts
+	for _, m := range mf.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		assert.Equal(t, serveProject, labels["project_id"])
+		engine := map[string]*dcs.Counters{"redis": &got.Redis, "memcached": &got.Memcached}[labels["engine"]]
+		require.NotNil(t, engine, labels)
+		status, ok := dcs.StatusForCounter(labels["status"] + "_count")
+		require.True(t, ok, labels)
+		engine[status.Index()] = int32(m.GetGauge().GetValue())
+	}
+	for i := range got.Total {
+		got.Total[i] = got.Redis[i] + got.Memcached[i]
+	}
+	return got
+}
+
+func TestExporter(t *testing.T) {
+	t.Parallel()
+	f, x := startExporter(t, "--min-interval", "0")
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/metrics$`, x.url)
+
+	got := scrape(t, x.url)
+	want := f.Counts(serveProject, true)
+	require.Equal(t, int32(44), want.Total.Get(dcs.CreateFailed), "the fixture has failed creations")
+	assert.Equal(t, want, instances(t, got))
+	assert.Equal(t, 1.0, gauge(t, got, exporter.MetricScrapeSuccess))
+	assert.Positive(t, gauge(t, got, exporter.MetricLastScrape))
+	last := gauge(t, got, exporter.MetricLastScrape)
+
+	// The API fails all 3 attempts: the last good values stay.
+	_, err := f.Add(server.Instance{ProjectID: serveProject, Engine: dcs.Redis, Status: dcs.Error})
+	require.NoError(t, err)
+	f.InjectFault(server.Fault{Status: http.StatusInternalServerError, Times: 3})
+	got = scrape(t, x.url)
+	assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
+	assert.Equal(t, want, instances(t, got))
+	assert.Equal(t, last, gauge(t, got, exporter.MetricLastScrape))
+	assert.Contains(t, x.stderr.String(), `msg="DCS instance status scrape failed"`)
+	assert.Contains(t, x.stderr.String(), "after 3 attempts: HTTP 500")
+
+	got = scrape(t, x.url)
+	assert.Equal(t, 1.0, gauge(t, got, exporter.MetricScrapeSuccess), "recovered")
+	assert.Equal(t, f.Counts(serveProject, true), instances(t, got))
+	assert.Equal(t, int32(1), instances(t, got).Redis.Get(dcs.Error))
+
+	resp, err := http.Get(strings.TrimSuffix(x.url, "/metrics") + "/healthz")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "ok\n", string(body))
+
+	r := x.stop()
+	assert.Equal(t, 0, r.code, "a cancelled context is a graceful exit: %s", r.stderr)
+	assert.Equal(t, int32(1+3+1), f.queries.Load(), "one good call, three failed attempts, one good")
+	assert.NotContains(t, r.stderr, testSK)
+	assert.NotContains(t, r.stderr, "Signature=")
+}
+
+func TestExporterMinInterval(t *testing.T) {
+	t.Parallel()
+	f, x := startExporter(t, "--min-interval", "1h")
+	first := instances(t, scrape(t, x.url))
+	_, err := f.Add(server.Instance{ProjectID: serveProject, Engine: dcs.Redis, Status: dcs.Running})
+	require.NoError(t, err)
+	second := scrape(t, x.url)
+	assert.Equal(t, first, instances(t, second), "the answer is reused")
+	assert.Equal(t, 1.0, gauge(t, second, exporter.MetricScrapeSuccess))
+	assert.Equal(t, int32(1), f.queries.Load(), "two scrapes, one API call")
+	assert.Equal(t, 0, x.stop().code)
+}
+
+func TestExporterUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--min-interval", "-1s"}, 2, "--min-interval must not be negative"},
+		{[]string{"--listen", "127.0.0.1:99999"}, 1, "listen on 127.0.0.1:99999"},
+		{[]string{"--project-id", ""}, 2, "project id is required"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, credsEnv(), append([]string{"exporter", "--project-id", "p", "--endpoint", "http://127.0.0.1:1"}, tt.args...)...)
+			assert.Equal(t, tt.code, r.code, r.stderr)
+			assert.Contains(t, r.stderr, tt.want)
+			assert.Empty(t, r.stdout)
+		})
+	}
+}
