@@ -4,7 +4,7 @@ GO ?= go
 # own go.mod so that the main module never depends on that SDK.
 MODULES := . interop
 
-.PHONY: all generate check-generated fmt-check vet tidy-check test bench
+.PHONY: all generate check-generated fmt-check vet tidy-check test bench soak
 
 all: test
 
@@ -27,5 +27,23 @@ tidy-check:
 test: check-generated fmt-check vet tidy-check
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done
 
+# bench runs every benchmark of both modules BENCH_COUNT times and prints
+# the raw figures, then the table of medians and ratios that
+# docs/performance.md reports. Each round runs every benchmark once, so
+# that the variants compared (the fake and its floor, our client and the
+# SDK) take turns as the shared machine's load drifts. About 2.5 minutes
+# on 2 cores.
+BENCH_COUNT ?= 5
 bench:
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); done
+	@set -e; out=$$(mktemp); trap 'rm -f $$out $$out.part' EXIT; \
+	for i in $$(seq $(BENCH_COUNT)); do \
+		for m in $(MODULES); do \
+			(cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...) > $$out.part || { cat $$out.part; exit 1; }; \
+			grep '^Benchmark' $$out.part | tee -a $$out; \
+		done; \
+	done; \
+	echo; $(GO) run ./internal/benchtable < $$out
+
+# soak is the load test at 10 times its CI size, under -race.
+soak:
+	DCSKIT_SOAK=10 $(GO) test -race -count=1 -run '^TestLoad$$' -v -timeout 30m ./server/

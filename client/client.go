@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/dcskit/dcskit/gen"
 )
 
 // DefaultUserAgent is sent unless WithUserAgent says otherwise.
@@ -23,6 +25,9 @@ type Client struct {
 	auth      string // how requests are authenticated, for String
 	http      *http.Client
 	retry     RetryPolicy
+	// urls are the request URLs without include_failure and with
+	// include_failure=true: building them is a good part of a call's cost.
+	urls [2]string
 }
 
 // New returns a Client. A project id and credentials are required, from
@@ -73,13 +78,21 @@ func (cfg *config) build() (*Client, error) {
 	// The API does not redirect, and following one would send the token
 	// or a signature to wherever it points: a 3xx is an *APIError.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{
+	c := &Client{
 		endpoint:  endpoint,
 		projectID: cfg.projectID,
 		auth:      t.describe(),
 		http:      hc,
 		retry:     cfg.retry,
-	}, nil
+	}
+	var plain, failures gen.ListNumberOfInstancesInDifferentStatusParams
+	IncludeFailure()(&failures)
+	for i, params := range [2]gen.ListNumberOfInstancesInDifferentStatusParams{plain, failures} {
+		if c.urls[i], err = buildStatusURL(endpoint, cfg.projectID, params); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // ProjectID is the project whose instances the client counts.

@@ -67,7 +67,11 @@ func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Stat
 	for _, opt := range opts {
 		opt(&params)
 	}
-	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, c.projectID, &params)
+	target, err := c.statusURL(params)
+	if err != nil {
+		return Status{}, fmt.Errorf("instance status: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return Status{}, fmt.Errorf("instance status: %w", err)
 	}
@@ -75,12 +79,35 @@ func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Stat
 	if err != nil {
 		return Status{}, fmt.Errorf("instance status: %w", err)
 	}
-	var s Status
-	if err := json.Unmarshal(body, &s); err != nil {
+	counts, err := decodeCounts(body)
+	if err != nil {
 		return Status{}, fmt.Errorf("instance status: decoding HTTP %d response: %w", resp.StatusCode, err)
 	}
-	s.RequestID = resp.Header.Get("X-Request-Id")
-	return s, nil
+	return Status{Counts: counts, RequestID: resp.Header.Get("X-Request-Id")}, nil
+}
+
+// statusURL is the URL that the generated request builder makes for
+// params. The two that IncludeFailure can give are built once, in New.
+func (c *Client) statusURL(params gen.ListNumberOfInstancesInDifferentStatusParams) (string, error) {
+	others := params
+	others.IncludeFailure = nil
+	if others == (gen.ListNumberOfInstancesInDifferentStatusParams{}) {
+		switch {
+		case params.IncludeFailure == nil:
+			return c.urls[0], nil
+		case *params.IncludeFailure == "true":
+			return c.urls[1], nil
+		}
+	}
+	return buildStatusURL(c.endpoint, c.projectID, params)
+}
+
+func buildStatusURL(endpoint, projectID string, params gen.ListNumberOfInstancesInDifferentStatusParams) (string, error) {
+	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(endpoint, projectID, &params)
+	if err != nil {
+		return "", err
+	}
+	return req.URL.String(), nil
 }
 
 // do sends req until a 2xx arrives or the retry policy gives up, and

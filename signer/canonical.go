@@ -14,28 +14,51 @@ import (
 // canonicalRequest is the text that gets hashed and signed: method, URI,
 // query, headers, signed header names and payload hash, one per line.
 // values is headerValues(req).
-func canonicalRequest(req *http.Request, values map[string][]string, body []byte, signed []string) (string, error) {
+func canonicalRequest(req *http.Request, values map[string][]string, body []byte, signed []string) ([]byte, error) {
 	uri, err := canonicalURI(req.URL)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	query, err := canonicalQuery(req.URL.RawQuery)
 	if err != nil {
-		return "", err
-	}
-	headers, err := canonicalHeaders(values, signed)
-	if err != nil {
-		return "", err
-	}
-	payload, err := payloadHash(values, body)
-	if err != nil {
-		return "", err
+		return nil, err
 	}
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet // what net/http sends for an empty Method
 	}
-	return strings.Join([]string{method, uri, query, headers, strings.Join(signed, ";"), payload}, "\n"), nil
+	// One buffer, sized up front: this runs for every request on both
+	// sides.
+	n := len(method) + len(uri) + len(query) + 2*sha256.Size + 6
+	for _, name := range signed {
+		n += 1 + len(name)
+		for _, v := range values[name] {
+			n += len(name) + len(v) + 2
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, method...)
+	b = append(b, '\n')
+	b = append(b, uri...)
+	b = append(b, '\n')
+	b = append(b, query...)
+	b = append(b, '\n')
+	if b, err = appendCanonicalHeaders(b, values, signed); err != nil {
+		return nil, err
+	}
+	b = append(b, '\n') // the headers' block ends with an empty line
+	for i, name := range signed {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, name...)
+	}
+	b = append(b, '\n')
+	payload, err := payloadHash(values, body)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, payload...), nil
 }
 
 // canonicalURI escapes each path segment and ends the path with "/".
@@ -48,7 +71,15 @@ func canonicalURI(u *url.URL) (string, error) {
 	if u.Opaque != "" {
 		return "", fmt.Errorf("%w: opaque URL", ErrMalformed)
 	}
-	segments := strings.Split(u.EscapedPath(), "/")
+	p := u.EscapedPath()
+	if allBytes(p, func(c byte) bool { return c == '/' || unreserved(c) }) {
+		// Nothing to decode or escape: the usual case, without copies.
+		if !strings.HasSuffix(p, "/") {
+			p += "/"
+		}
+		return p, nil
+	}
+	segments := strings.Split(p, "/")
 	for i, s := range segments {
 		decoded, err := url.PathUnescape(s)
 		if err != nil {
@@ -71,7 +102,11 @@ func canonicalQuery(rawQuery string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: query string: %v", ErrMalformed, err)
 	}
+	if len(values) == 0 {
+		return "", nil
+	}
 	var b strings.Builder
+	b.Grow(len(rawQuery) + len(rawQuery)/2)
 	for _, k := range slices.Sorted(maps.Keys(values)) {
 		vs := values[k]
 		slices.Sort(vs)
@@ -87,24 +122,24 @@ func canonicalQuery(rawQuery string) (string, error) {
 	return b.String(), nil
 }
 
-// canonicalHeaders writes "name:value\n" for each signed header, once per
-// value with the values sorted. A signed header must be on the request.
-func canonicalHeaders(values map[string][]string, signed []string) (string, error) {
-	var b strings.Builder
+// appendCanonicalHeaders appends "name:value\n" for each signed header,
+// once per value with the values sorted. A signed header must be on the
+// request.
+func appendCanonicalHeaders(b []byte, values map[string][]string, signed []string) ([]byte, error) {
 	for _, name := range signed {
 		vs := values[name]
 		if len(vs) == 0 {
-			return "", fmt.Errorf("%w: signed header %q is not in the request", ErrMissing, name)
+			return nil, fmt.Errorf("%w: signed header %q is not in the request", ErrMissing, name)
 		}
 		slices.Sort(vs)
 		for _, v := range vs {
-			b.WriteString(name)
-			b.WriteByte(':')
-			b.WriteString(strings.TrimSpace(v))
-			b.WriteByte('\n')
+			b = append(b, name...)
+			b = append(b, ':')
+			b = append(b, strings.TrimSpace(v)...)
+			b = append(b, '\n')
 		}
 	}
-	return b.String(), nil
+	return b, nil
 }
 
 // payloadHash is the hex SHA-256 of the body, unless the request names its
@@ -112,6 +147,9 @@ func canonicalHeaders(values map[string][]string, signed []string) (string, erro
 func payloadHash(values map[string][]string, body []byte) (string, error) {
 	switch vs := values[strings.ToLower(HeaderContentSHA256)]; len(vs) {
 	case 0:
+		if len(body) == 0 {
+			return emptyPayloadHash, nil
+		}
 		sum := sha256.Sum256(body)
 		return hex.EncodeToString(sum[:]), nil
 	case 1:
@@ -121,14 +159,26 @@ func payloadHash(values map[string][]string, body []byte) (string, error) {
 	}
 }
 
-// headerValues maps lower-cased header names to copies of their values,
-// merging keys that differ only in case. "host" is the host that goes on
-// the wire: Go ignores a Host entry in Header, on both client and server.
+// emptyPayloadHash is the hex SHA-256 of nothing, the body of every GET.
+const emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// headerValues maps lower-cased header names to their values, merging keys
+// that differ only in case. A list of several values is a copy, which
+// canonicalHeaders may sort; a single value is shared with req.Header.
+// "host" is the host that goes on the wire: Go ignores a Host entry in
+// Header, on both client and server.
 func headerValues(req *http.Request) map[string][]string {
 	values := make(map[string][]string, len(req.Header)+1)
 	for k, vs := range req.Header {
-		lk := strings.ToLower(k)
-		values[lk] = append(values[lk], vs...)
+		lk := lowerName(k)
+		switch prev, seen := values[lk]; {
+		case seen:
+			values[lk] = append(slices.Clip(prev), vs...) // never into req.Header's array
+		case len(vs) == 1:
+			values[lk] = vs
+		default:
+			values[lk] = slices.Clone(vs)
+		}
 	}
 	host := req.Host
 	if host == "" {
@@ -144,7 +194,7 @@ func headerValues(req *http.Request) map[string][]string {
 func signableHeaders(h http.Header) []string {
 	names := make([]string, 0, len(h))
 	for k, vs := range h {
-		lk := strings.ToLower(k)
+		lk := lowerName(k)
 		switch {
 		case lk == "host": // an opt-in; the value comes from req.Host
 		case len(vs) == 0, // net/http sends nothing for a nil entry
@@ -158,6 +208,28 @@ func signableHeaders(h http.Header) []string {
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// lowerNames are the lower-case forms of the header names that requests
+// to this API carry, so that lowerName need not allocate for them.
+var lowerNames = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		HeaderAuthorization, HeaderDate, HeaderSecurityToken, HeaderProjectID, HeaderContentSHA256,
+		"Accept", "Accept-Encoding", "Connection", "Content-Length", "Content-Type", "Host",
+		"User-Agent", "X-Auth-Token", "X-Request-Id", "X-Forwarded-For",
+	} {
+		m[k] = strings.ToLower(k)
+	}
+	return m
+}()
+
+// lowerName is strings.ToLower for a header name.
+func lowerName(k string) string {
+	if l, ok := lowerNames[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
 }
 
 // escape percent-encodes every byte outside A-Z a-z 0-9 - _ . ~ with

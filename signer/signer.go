@@ -100,9 +100,14 @@ func computeSignature(req *http.Request, values map[string][]string, body []byte
 	if err != nil {
 		return nil, err
 	}
-	crHash := sha256.Sum256([]byte(cr))
-	toSign := Algorithm + "\n" + date + "\n" + hex.EncodeToString(crHash[:])
+	crHash := sha256.Sum256(cr)
+	// The string to sign: algorithm, date and hex hash, one per line.
+	var toSign [len(Algorithm) + 1 + len(DateFormat) + 1 + 2*sha256.Size]byte
+	b := append(toSign[:0], Algorithm+"\n"...)
+	b = append(b, date...)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, crHash[:])
 	m := hmac.New(sha256.New, []byte(secretKey))
-	m.Write([]byte(toSign))
+	m.Write(b)
 	return m.Sum(nil), nil
 }

@@ -114,8 +114,8 @@ func (v *Verifier) checkDate(values map[string][]string) (string, error) {
 		return "", fmt.Errorf("%w: repeated %s header", ErrMalformed, HeaderDate)
 	}
 	date := strings.TrimSpace(vs[0])
-	t, err := time.Parse(DateFormat, date)
-	if err != nil || t.Format(DateFormat) != date {
+	t, ok := parseDate(date)
+	if !ok {
 		return "", fmt.Errorf("%w: %s is not in the form %s", ErrMalformed, HeaderDate, DateFormat)
 	}
 	now, maxSkew := time.Now, v.MaxSkew
@@ -152,4 +152,38 @@ func checkPayloadHash(values map[string][]string, body []byte) error {
 		return fmt.Errorf("%w: %s does not match the body", ErrSignatureMismatch, HeaderContentSHA256)
 	}
 	return nil
+}
+
+// parseDate reads X-Sdk-Date strictly: exactly the form of DateFormat
+// with a real date and time. It is time.Parse plus a round trip through
+// Format, without their allocations: it runs on every request.
+func parseDate(s string) (time.Time, bool) {
+	if len(s) != len(DateFormat) || s[8] != 'T' || s[15] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(from, to int) (int, bool) {
+		n := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	var f [6]int
+	for i, span := range [6][2]int{{0, 4}, {4, 6}, {6, 8}, {9, 11}, {11, 13}, {13, 15}} {
+		n, ok := num(span[0], span[1])
+		if !ok {
+			return time.Time{}, false
+		}
+		f[i] = n
+	}
+	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], 0, time.UTC)
+	// time.Date normalises 20240231 into March; a real date survives.
+	if t.Year() != f[0] || int(t.Month()) != f[1] || t.Day() != f[2] || t.Hour() != f[3] || t.Minute() != f[4] || t.Second() != f[5] {
+		return time.Time{}, false
+	}
+	return t, true
 }

@@ -24,11 +24,14 @@ import (
 
 // Checker validates responses against one or more OpenAPI documents.
 // A response to a request that no document routes (an unknown path or a
-// method the path does not have) must be a DCS ErrorResponse.
+// method the path does not have) must be a DCS ErrorResponse, or for a 401
+// the API gateway's GatewayErrorResponse: the gateway authenticates before
+// anything is routed.
 type Checker struct {
-	routers   []routers.Router
-	errSchema *openapi3.Schema
-	options   *openapi3filter.Options
+	routers       []routers.Router
+	errSchema     *openapi3.Schema
+	gatewaySchema *openapi3.Schema
+	options       *openapi3filter.Options
 }
 
 // New returns a Checker for the DCS document and any extra documents.
@@ -49,6 +52,11 @@ func New(ctx context.Context, extra ...*openapi3.T) (*Checker, error) {
 		return nil, errors.New("contract: dcs.yaml has no ErrorResponse schema")
 	}
 	c.errSchema = ref.Value
+	ref = dcs.Components.Schemas["GatewayErrorResponse"]
+	if ref == nil || ref.Value == nil {
+		return nil, errors.New("contract: dcs.yaml has no GatewayErrorResponse schema")
+	}
+	c.gatewaySchema = ref.Value
 	for _, doc := range append([]*openapi3.T{dcs}, extra...) {
 		doc.Servers = nil
 		r, err := legacy.NewRouter(doc)
@@ -99,8 +107,12 @@ func (c *Checker) checkUnrouted(req *http.Request, status int, header http.Heade
 	if err := json.Unmarshal(body, &v); err != nil {
 		return fmt.Errorf("%s: body is not JSON: %w", where, err)
 	}
-	if err := c.errSchema.VisitJSON(v); err != nil {
-		return fmt.Errorf("%s: body is not an ErrorResponse: %w", where, err)
+	schema, name := c.errSchema, "ErrorResponse"
+	if status == http.StatusUnauthorized {
+		schema, name = c.gatewaySchema, "GatewayErrorResponse"
+	}
+	if err := schema.VisitJSON(v); err != nil {
+		return fmt.Errorf("%s: body is not a valid %s: %w", where, name, err)
 	}
 	return nil
 }

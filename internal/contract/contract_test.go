@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -90,6 +91,10 @@ func TestCheckerRejectsWhatTheSpecForbids(t *testing.T) {
 		{"unknown path, JSON error", http.MethodGet, "http://dcs.example/nope", 404, jsonHeader, `{"error_code":"111404001","error_msg":"x"}`, true},
 		{"unknown path, plain text", http.MethodGet, "http://dcs.example/nope", 404, textHeader, "404 page not found\n", false},
 		{"unknown path, 200", http.MethodGet, "http://dcs.example/nope", 200, jsonHeader, `{}`, false},
+		// The gateway authenticates before anything is routed.
+		{"unknown path, gateway 401", http.MethodGet, "http://dcs.example/nope", 401, jsonHeader, `{"error_code":"APIGW.0301","error_msg":"x","request_id":"r"}`, true},
+		{"unknown path, 401 with an overlong message", http.MethodGet, "http://dcs.example/nope", 401, jsonHeader, `{"error_code":"APIGW.0301","error_msg":"` + strings.Repeat("x", 2000) + `"}`, false},
+		{"unknown path, gateway code on 404", http.MethodGet, "http://dcs.example/nope", 404, jsonHeader, `{"error_code":"APIGW.0301","error_msg":"x"}`, false},
 		{"wrong method, JSON error", http.MethodPost, statusURL, 405, jsonHeader, `{"error_code":"111405001","error_msg":"x"}`, true},
 		{"wrong method, gateway-shaped body", http.MethodPost, statusURL, 405, jsonHeader, `{"error_code":"APIGW.0301xx"}`, false},
 	}
