@@ -117,13 +117,17 @@ func format(v float64) string {
 	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
-func main() {
-	results, err := parse(os.Stdin)
+func main() { os.Exit(run(os.Stdin, os.Stdout, os.Stderr)) }
+
+// run reads benchmark output from in, writes the table to out and returns
+// the exit status.
+func run(in io.Reader, out, errw io.Writer) int {
+	results, err := parse(in)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "benchtable:", err)
-		os.Exit(1)
+		fmt.Fprintln(errw, "benchtable:", err)
+		return 1
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "group\tcomparison\tunit\tours\treference\tratio\tper round\ttarget\tverdict\t")
 	missing := 0
 	for _, r := range rows {
@@ -155,11 +159,12 @@ func main() {
 		}
 	}
 	w.Flush()
-	fmt.Println("\nours and reference are the medians of every run above; ratio compares the two medians. Per")
-	fmt.Println("round: the lowest and highest ratio of the two benchmarks' n-th runs, which ran side by side.")
-	fmt.Println("Ratios are ours/reference for req/s and reference/ours otherwise: more is better.")
+	fmt.Fprintln(out, "\nours and reference are the medians of every run above; ratio compares the two medians. Per")
+	fmt.Fprintln(out, "round: the lowest and highest ratio of the two benchmarks' n-th runs, which ran side by side.")
+	fmt.Fprintln(out, "Ratios are ours/reference for req/s and reference/ours otherwise: more is better.")
 	if missing == len(rows) {
-		fmt.Fprintln(os.Stderr, "benchtable: no known benchmark in the input")
-		os.Exit(1)
+		fmt.Fprintln(errw, "benchtable: no known benchmark in the input")
+		return 1
 	}
+	return 0
 }
