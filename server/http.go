@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"path"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
@@ -36,34 +38,65 @@ func chain(mws ...middleware) middleware {
 
 // wrapMux registers each generated route with mw around it, so that mw
 // runs after routing (r.PathValue works, unknown URLs never reach it) and
-// before the generated parameter binding.
+// before the generated parameter binding. It remembers the methods of the
+// patterns registered: the methods the spec declares.
 type wrapMux struct {
 	*http.ServeMux
-	mw middleware
+	mw      middleware
+	methods *[]string
+}
+
+func newWrapMux(mw middleware) wrapMux {
+	return wrapMux{http.NewServeMux(), mw, new([]string)}
 }
 
 func (m wrapMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	if method, _, ok := strings.Cut(pattern, " "); ok && !slices.Contains(*m.methods, method) {
+		*m.methods = append(*m.methods, method)
+	}
 	m.Handle(pattern, m.mw(http.HandlerFunc(h)))
 }
 
 // route serves mux's routes and answers everything else with JSON.
-func (s *Server) route(mux *http.ServeMux) http.Handler {
+func (s *Server) route(mux wrapMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" && isClean(r.URL.EscapedPath()) {
-			mux.ServeHTTP(w, r)
+		_, pattern := mux.Handler(r)
+		if pattern != "" && isClean(r.URL.EscapedPath()) {
+			// ServeMux lets a GET pattern serve HEAD too, which the spec
+			// does not declare: serve only the pattern's own method.
+			if method, _, ok := strings.Cut(pattern, " "); !ok || method == r.Method {
+				mux.ServeHTTP(w, r)
+				return
+			}
+			s.notAllowed(w, r, mux)
 			return
 		}
 		// ServeMux would answer in plain text, or redirect to a cleaned
-		// path. Keep its verdict (404 or 405 with Allow), not its words.
+		// path. Keep its verdict (404 or 405), not its words.
 		probe := &statusWriter{ResponseWriter: discard{http.Header{}}}
 		mux.ServeHTTP(probe, r)
 		if probe.status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", probe.Header().Get("Allow"))
-			s.writeError(w, r, errMethod)
+			s.notAllowed(w, r, mux)
 			return
 		}
 		s.writeError(w, r, errNoSuchURL)
 	})
+}
+
+// notAllowed answers 405 with an Allow header that lists the methods the
+// spec declares for r's path. ServeMux's own Allow would add HEAD to GET.
+func (s *Server) notAllowed(w http.ResponseWriter, r *http.Request, mux wrapMux) {
+	var allow []string
+	for _, m := range *mux.methods {
+		probe := *r
+		probe.Method = m
+		if _, pattern := mux.Handler(&probe); strings.HasPrefix(pattern, m+" ") {
+			allow = append(allow, m)
+		}
+	}
+	slices.Sort(allow)
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	s.writeError(w, r, errMethod)
 }
 
 // isClean reports whether ServeMux would take p as it is, without
@@ -126,18 +159,23 @@ func (s *Server) validator(doc *openapi3.T) (middleware, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %s: %w", doc.Info.Title, err)
 	}
+	routes := specRoutes(doc)
 	opts := &openapi3filter.Options{
 		SkipSettingDefaults: true,
+		// What WithCustomSchemaErrorFunc does, but made once: that
+		// option would make it again for every parameter of every request.
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.SetSchemaErrorMessageCustomizer(func(e *openapi3.SchemaError) string {
+				return "/" + strings.Join(e.JSONPointer(), "/") + ": " + e.Reason
+			}),
+		},
 	}
-	opts.WithCustomSchemaErrorFunc(func(e *openapi3.SchemaError) string {
-		return "/" + strings.Join(e.JSONPointer(), "/") + ": " + e.Reason
-	})
 	return func(next http.Handler) http.Handler {
 		if s.opts.DisableValidation {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			route, params, err := router.FindRoute(r)
+			route, params, err := findRoute(routes, router, r)
 			if err == nil {
 				err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
 					Request: r, PathParams: params, Route: route, Options: opts,
@@ -152,18 +190,74 @@ func (s *Server) validator(doc *openapi3.T) (middleware, error) {
 	}, nil
 }
 
+// specRoute is an operation of the spec, found by its ServeMux pattern.
+type specRoute struct {
+	route  *routers.Route
+	params []string // names of the path parameters
+}
+
+// specRoutes maps the ServeMux pattern of each operation of doc, as the
+// generated code registers it ("GET /v2/{project_id}/instances/status"),
+// to its route.
+func specRoutes(doc *openapi3.T) map[string]specRoute {
+	routes := map[string]specRoute{}
+	for p, item := range doc.Paths.Map() {
+		var params []string
+		for seg := range strings.SplitSeq(p, "/") {
+			if name, ok := strings.CutPrefix(seg, "{"); ok {
+				params = append(params, strings.TrimSuffix(name, "}"))
+			}
+		}
+		for method, op := range item.Operations() {
+			routes[method+" "+p] = specRoute{&routers.Route{
+				Spec: doc, Path: p, PathItem: item, Method: method, Operation: op,
+			}, params}
+		}
+	}
+	return routes
+}
+
+// findRoute is the route of the operation that ServeMux routed r to, with
+// its path parameters, without routing r again. A path parameter holding
+// "/" (sent as %2F) goes through kin-openapi's router, as before, which
+// does not route it.
+func findRoute(routes map[string]specRoute, router routers.Router, r *http.Request) (*routers.Route, map[string]string, error) {
+	sr, ok := routes[r.Pattern]
+	if !ok {
+		return router.FindRoute(r)
+	}
+	params := make(map[string]string, len(sr.params))
+	for _, name := range sr.params {
+		v := r.PathValue(name)
+		if strings.Contains(v, "/") {
+			return router.FindRoute(r)
+		}
+		params[name] = v
+	}
+	return sr.route, params, nil
+}
+
 // observe gives every response an X-Request-Id, logs one line per request
 // and turns a panic into a 500 answer, so that the server keeps serving.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
-		w.Header().Set(headerRequestID, id)
-		sw := &statusWriter{ResponseWriter: w}
+		// One allocation for the writer and the header's value.
+		st := &struct {
+			sw statusWriter
+			id [1]string
+		}{sw: statusWriter{ResponseWriter: w}, id: [1]string{newRequestID()}}
+		id, sw := st.id[0], &st.sw
+		w.Header()[headerRequestID] = st.id[:] // the canonical form of the name
 		defer func() {
 			v := recover()
 			if v != nil && v != http.ErrAbortHandler {
-				s.log.Error("panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+				// The log is what a `dcskit serve` user reads: the stack
+				// only at Debug level.
+				s.log.Error("panic", "request_id", id, "panic", v)
+				if s.log.Enabled(r.Context(), slog.LevelDebug) {
+					s.log.Debug("panic stack", "request_id", id, "stack", string(debug.Stack()))
+				}
 				if sw.status == 0 {
 					s.writeError(sw, r, errInternal)
 					v = nil

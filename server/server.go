@@ -108,25 +108,25 @@ func (s *Server) newHandler(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 
-	dcsMux := http.NewServeMux()
+	dcsMux := newWrapMux(chain(s.injectFaults, s.authenticate, s.checkProjectID, validateDCS))
 	gen.HandlerWithOptions(
 		gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  s.badRequest,
 			ResponseErrorHandlerFunc: s.writeError,
 		}),
 		gen.StdHTTPServerOptions{
-			BaseRouter:       wrapMux{dcsMux, chain(s.injectFaults, s.authenticate, s.checkProjectID, validateDCS)},
+			BaseRouter:       dcsMux,
 			ErrorHandlerFunc: s.badRequest,
 		})
 
-	adminMux := http.NewServeMux()
+	adminMux := newWrapMux(validateAdmin)
 	admin.HandlerWithOptions(
 		admin.NewStrictHandlerWithOptions(adminAPI{s}, nil, admin.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  s.badRequest,
 			ResponseErrorHandlerFunc: s.writeError,
 		}),
 		admin.StdHTTPServerOptions{
-			BaseRouter:       wrapMux{adminMux, validateAdmin},
+			BaseRouter:       adminMux,
 			ErrorHandlerFunc: s.badRequest,
 		})
 

@@ -41,12 +41,13 @@ func ParseAuthorization(h string) (Authorization, error) {
 	if !ok {
 		return a, malformed("does not start with %q", Algorithm+" ")
 	}
-	fields := strings.Split(rest, ",")
-	if len(fields) != 3 {
-		return a, malformed("want 3 comma-separated fields, got %d", len(fields))
+	if n := strings.Count(rest, ",") + 1; n != 3 {
+		return a, malformed("want 3 comma-separated fields, got %d", n)
 	}
-	seen := map[string]bool{}
-	for i, f := range fields {
+	var seen uint8 // a bit per field name, in the order of fieldNames
+	for i := range 3 {
+		f, next, _ := strings.Cut(rest, ",")
+		rest = next
 		if i > 0 {
 			f = strings.TrimLeft(f, " ")
 		}
@@ -54,15 +55,30 @@ func ParseAuthorization(h string) (Authorization, error) {
 		if !ok {
 			return a, malformed("field %d has no '='", i+1)
 		}
-		if seen[name] {
+		bit := fieldBit(name)
+		if seen&bit != 0 {
 			return a, malformed("repeated field %s", name)
 		}
-		seen[name] = true
+		seen |= bit
 		if err := a.set(name, value); err != nil {
 			return Authorization{}, err
 		}
 	}
 	return a, nil
+}
+
+// fieldBit is a bit of its own for each field name that set accepts, and
+// 0 for any other: set rejects those on first sight.
+func fieldBit(name string) uint8 {
+	switch name {
+	case "Access":
+		return 1
+	case "SignedHeaders":
+		return 2
+	case "Signature":
+		return 4
+	}
+	return 0
 }
 
 func (a *Authorization) set(name, value string) error {

@@ -11,37 +11,34 @@ import (
 	"strings"
 )
 
-// canonicalRequest is the text that gets hashed and signed: method, URI,
-// query, headers, signed header names and payload hash, one per line.
-// values is headerValues(req).
-func canonicalRequest(req *http.Request, values map[string][]string, body []byte, signed []string) ([]byte, error) {
-	uri, err := canonicalURI(req.URL)
-	if err != nil {
-		return nil, err
-	}
-	query, err := canonicalQuery(req.URL.RawQuery)
-	if err != nil {
-		return nil, err
-	}
+// appendCanonicalRequest appends to b the text that gets hashed and
+// signed: method, URI, query, headers, signed header names and payload
+// hash, one per line. values is headerValues(req).
+func appendCanonicalRequest(b []byte, req *http.Request, values map[string][]string, body []byte, signed []string) ([]byte, error) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet // what net/http sends for an empty Method
 	}
-	// One buffer, sized up front: this runs for every request on both
-	// sides.
-	n := len(method) + len(uri) + len(query) + 2*sha256.Size + 6
-	for _, name := range signed {
-		n += 1 + len(name)
-		for _, v := range values[name] {
-			n += len(name) + len(v) + 2
-		}
-	}
-	b := make([]byte, 0, n)
 	b = append(b, method...)
 	b = append(b, '\n')
-	b = append(b, uri...)
+	var err error
+	if p := req.URL.EscapedPath(); req.URL.Opaque == "" && plainPath(p) {
+		// Nothing to decode or escape: the usual case, without copies.
+		b = append(b, p...)
+		if !strings.HasSuffix(p, "/") {
+			b = append(b, '/')
+		}
+	} else {
+		uri, err := canonicalURI(req.URL)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, uri...)
+	}
 	b = append(b, '\n')
-	b = append(b, query...)
+	if b, err = appendCanonicalQuery(b, req.URL.RawQuery); err != nil {
+		return nil, err
+	}
 	b = append(b, '\n')
 	if b, err = appendCanonicalHeaders(b, values, signed); err != nil {
 		return nil, err
@@ -72,7 +69,7 @@ func canonicalURI(u *url.URL) (string, error) {
 		return "", fmt.Errorf("%w: opaque URL", ErrMalformed)
 	}
 	p := u.EscapedPath()
-	if allBytes(p, func(c byte) bool { return c == '/' || unreserved(c) }) {
+	if plainPath(p) {
 		// Nothing to decode or escape: the usual case, without copies.
 		if !strings.HasSuffix(p, "/") {
 			p += "/"
@@ -94,32 +91,90 @@ func canonicalURI(u *url.URL) (string, error) {
 	return path, nil
 }
 
+// plainPath reports whether the escaped path p needs no decoding or
+// escaping.
+func plainPath(p string) bool {
+	return allBytes(p, func(c byte) bool { return c == '/' || unreserved(c) })
+}
+
 // canonicalQuery sorts keys, and each key's values, before escaping them:
 // the SDK does, and the two orders differ (for example "~" sorts before
 // "ä" but "%C3%A4" sorts before "~").
 func canonicalQuery(rawQuery string) (string, error) {
+	b, err := appendCanonicalQuery(nil, rawQuery)
+	return string(b), err
+}
+
+// appendCanonicalQuery appends canonicalQuery(rawQuery) to b.
+func appendCanonicalQuery(b []byte, rawQuery string) ([]byte, error) {
+	if b, ok := appendPlainQuery(b, rawQuery); ok {
+		return b, nil
+	}
+	return appendParsedQuery(b, rawQuery)
+}
+
+// appendParsedQuery is appendCanonicalQuery for any query.
+func appendParsedQuery(b []byte, rawQuery string) ([]byte, error) {
 	values, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return "", fmt.Errorf("%w: query string: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: query string: %v", ErrMalformed, err)
 	}
-	if len(values) == 0 {
-		return "", nil
-	}
-	var b strings.Builder
-	b.Grow(len(rawQuery) + len(rawQuery)/2)
+	start := len(b)
 	for _, k := range slices.Sorted(maps.Keys(values)) {
 		vs := values[k]
 		slices.Sort(vs)
 		for _, v := range vs {
-			if b.Len() > 0 {
-				b.WriteByte('&')
+			if len(b) > start {
+				b = append(b, '&')
 			}
-			b.WriteString(escape(k))
-			b.WriteByte('=')
-			b.WriteString(escape(v))
+			b = append(b, escape(k)...)
+			b = append(b, '=')
+			b = append(b, escape(v)...)
 		}
 	}
-	return b.String(), nil
+	return b, nil
+}
+
+// maxPlainPairs bounds the pairs that appendPlainQuery sorts on the stack.
+const maxPlainPairs = 8
+
+// appendPlainQuery is appendCanonicalQuery for the usual query, without
+// allocating: at most maxPlainPairs key=value pairs of unreserved bytes,
+// which need no decoding or escaping. It reports false, having appended
+// nothing, for any other query.
+func appendPlainQuery(b []byte, rawQuery string) ([]byte, bool) {
+	var pairs [maxPlainPairs]string
+	n := 0
+	for rest := rawQuery; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if pair == "" {
+			continue // ParseQuery skips empty pairs
+		}
+		eq := strings.IndexByte(pair, '=')
+		if n == maxPlainPairs || eq < 0 ||
+			!allBytes(pair[:eq], unreserved) || !allBytes(pair[eq+1:], unreserved) {
+			return b, false
+		}
+		pairs[n] = pair
+		n++
+	}
+	// By key, then by value: the order of ParseQuery's map, sorted.
+	slices.SortFunc(pairs[:n], func(x, y string) int {
+		xk, xv, _ := strings.Cut(x, "=")
+		yk, yv, _ := strings.Cut(y, "=")
+		if c := strings.Compare(xk, yk); c != 0 {
+			return c
+		}
+		return strings.Compare(xv, yv)
+	})
+	for i, pair := range pairs[:n] {
+		if i > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, pair...)
+	}
+	return b, true
 }
 
 // appendCanonicalHeaders appends "name:value\n" for each signed header,
@@ -145,7 +200,7 @@ func appendCanonicalHeaders(b []byte, values map[string][]string, signed []strin
 // payloadHash is the hex SHA-256 of the body, unless the request names its
 // own in X-Sdk-Content-Sha256 (normally UNSIGNED-PAYLOAD).
 func payloadHash(values map[string][]string, body []byte) (string, error) {
-	switch vs := values[strings.ToLower(HeaderContentSHA256)]; len(vs) {
+	switch vs := values[lowerContentSHA256]; len(vs) {
 	case 0:
 		if len(body) == 0 {
 			return emptyPayloadHash, nil
@@ -159,6 +214,13 @@ func payloadHash(values map[string][]string, body []byte) (string, error) {
 	}
 }
 
+// Lower-case header names that Verify looks up on every request.
+const (
+	lowerDate          = "x-sdk-date"
+	lowerSecurityToken = "x-security-token"
+	lowerContentSHA256 = "x-sdk-content-sha256"
+)
+
 // emptyPayloadHash is the hex SHA-256 of nothing, the body of every GET.
 const emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -169,6 +231,13 @@ const emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49599
 // Header, on both client and server.
 func headerValues(req *http.Request) map[string][]string {
 	values := make(map[string][]string, len(req.Header)+1)
+	addHeaderValues(values, req, []string{requestHost(req)})
+	return values
+}
+
+// addHeaderValues fills the empty map values as headerValues returns it,
+// with host as the value of "host".
+func addHeaderValues(values map[string][]string, req *http.Request, host []string) {
 	for k, vs := range req.Header {
 		lk := lowerName(k)
 		switch prev, seen := values[lk]; {
@@ -180,12 +249,15 @@ func headerValues(req *http.Request) map[string][]string {
 			values[lk] = slices.Clone(vs)
 		}
 	}
-	host := req.Host
-	if host == "" {
-		host = req.URL.Host
+	values["host"] = host
+}
+
+// requestHost is the host that goes on the wire.
+func requestHost(req *http.Request) string {
+	if req.Host != "" {
+		return req.Host
 	}
-	values["host"] = []string{host}
-	return values
+	return req.URL.Host
 }
 
 // signableHeaders lists, sorted and lower-cased, the headers of h that Sign

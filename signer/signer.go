@@ -26,7 +26,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -96,9 +98,24 @@ func Sign(req *http.Request, body []byte, cred Credentials, now time.Time) error
 // computeSignature is the one place where both Sign and Verify turn a
 // request into its HMAC.
 func computeSignature(req *http.Request, values map[string][]string, body []byte, signed []string, date, secretKey string) ([]byte, error) {
-	cr, err := canonicalRequest(req, values, body, signed)
-	if err != nil {
+	var sum [sha256.Size]byte
+	if err := signature(&sum, req, values, body, signed, date, hmac.New(sha256.New, []byte(secretKey))); err != nil {
 		return nil, err
+	}
+	return sum[:], nil
+}
+
+// signature writes into sum the HMAC, by mac (keyed with the secret key
+// and freshly reset), of the string to sign for req.
+func signature(sum *[sha256.Size]byte, req *http.Request, values map[string][]string, body []byte, signed []string, date string, mac hash.Hash) error {
+	buf := crPool.Get().(*[]byte)
+	defer crPool.Put(buf)
+	cr, err := appendCanonicalRequest((*buf)[:0], req, values, body, signed)
+	if err != nil {
+		return err
+	}
+	if cap(cr) <= maxPooledCR {
+		*buf = cr
 	}
 	crHash := sha256.Sum256(cr)
 	// The string to sign: algorithm, date and hex hash, one per line.
@@ -107,7 +124,13 @@ func computeSignature(req *http.Request, values map[string][]string, body []byte
 	b = append(b, date...)
 	b = append(b, '\n')
 	b = hex.AppendEncode(b, crHash[:])
-	m := hmac.New(sha256.New, []byte(secretKey))
-	m.Write(b)
-	return m.Sum(nil), nil
+	mac.Write(b)
+	mac.Sum(sum[:0])
+	return nil
 }
+
+// crPool holds buffers for canonical requests, which both sides build for
+// every request; a buffer that grew past maxPooledCR is not kept.
+var crPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledCR = 16 << 10

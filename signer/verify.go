@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +19,9 @@ import (
 //
 // It does not judge a security token: after Verify succeeds, a caller that
 // cares checks the X-Security-Token header itself.
+//
+// A Verifier is safe for concurrent use. It keeps the keyed HMAC state of
+// the secret keys it has seen, so it must not be copied after first use.
 type Verifier struct {
 	// SecretKey returns the secret key of an access key, ok false if the
 	// key is unknown.
@@ -24,6 +30,40 @@ type Verifier struct {
 	Now func() time.Time
 	// MaxSkew bounds |X-Sdk-Date - Now()|; zero or less means MaxClockSkew.
 	MaxSkew time.Duration
+
+	// macs keeps keyed HMAC states for the secret keys seen, so that a
+	// request does not derive them again: secret key -> *sync.Pool of
+	// hash.Hash. At most maxKeyedPools keys.
+	macs  sync.Map
+	nmacs atomic.Int32
+}
+
+// maxKeyedPools bounds how many secret keys a Verifier keeps HMAC states
+// for; past it, the states of other keys are derived per request.
+const maxKeyedPools = 64
+
+// mac returns an HMAC-SHA256 keyed with secretKey, reset, and the pool to
+// put it back into when done, if any.
+func (v *Verifier) mac(secretKey string) (hash.Hash, *sync.Pool) {
+	p, ok := v.macs.Load(secretKey)
+	if !ok {
+		if v.nmacs.Load() >= maxKeyedPools {
+			return hmac.New(sha256.New, []byte(secretKey)), nil
+		}
+		var loaded bool
+		p, loaded = v.macs.LoadOrStore(secretKey, &sync.Pool{New: func() any {
+			return hmac.New(sha256.New, []byte(secretKey))
+		}})
+		if !loaded {
+			v.nmacs.Add(1)
+		}
+	}
+	pool := p.(*sync.Pool)
+	m := pool.Get().(hash.Hash)
+	// For crypto/hmac, Reset keeps the keyed state of the first call and
+	// restores it from then on, so a pooled hash never derives it again.
+	m.Reset()
+	return m, pool
 }
 
 // Verify checks the signature of req over body (the exact payload read
@@ -41,7 +81,11 @@ func (v *Verifier) Verify(req *http.Request, body []byte) error {
 	if req == nil || req.URL == nil {
 		return fmt.Errorf("%w: nil request or URL", ErrMalformed)
 	}
-	values := headerValues(req)
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	sc.host[0] = requestHost(req)
+	addHeaderValues(sc.values, req, sc.host[:])
+	values := sc.values
 	auth, err := authorizationOf(values)
 	if err != nil {
 		return err
@@ -60,15 +104,41 @@ func (v *Verifier) Verify(req *http.Request, body []byte) error {
 	if err := checkPayloadHash(values, body); err != nil {
 		return err
 	}
-	want, err := computeSignature(req, values, body, auth.SignedHeaders, date, secretKey)
+	mac, pool := v.mac(secretKey)
+	var want [sha256.Size]byte
+	err = signature(&want, req, values, body, auth.SignedHeaders, date, mac)
+	if pool != nil {
+		pool.Put(mac)
+	}
 	if err != nil {
 		return err
 	}
-	got, err := hex.DecodeString(auth.Signature)
-	if err != nil || !hmac.Equal(want, got) {
+	var got [sha256.Size]byte
+	if n, err := hex.Decode(got[:], []byte(auth.Signature)); err != nil || n != len(got) || !hmac.Equal(want[:], got[:]) {
 		return ErrSignatureMismatch
 	}
 	return nil
+}
+
+// scratch is what Verify needs for a request, kept between requests.
+type scratch struct {
+	values map[string][]string // headerValues(req)
+	host   [1]string
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{values: make(map[string][]string, 16)} }}
+
+// maxPooledHeaders: a scratch that served a request with more headers is
+// dropped rather than kept at that size.
+const maxPooledHeaders = 64
+
+func (sc *scratch) put() {
+	if len(sc.values) > maxPooledHeaders {
+		return
+	}
+	clear(sc.values) // nothing of a request stays behind
+	sc.host[0] = ""
+	scratchPool.Put(sc)
 }
 
 func authorizationOf(values map[string][]string) (Authorization, error) {
@@ -89,13 +159,10 @@ func checkSignedHeaders(values map[string][]string, signed []string) error {
 	if slices.Contains(signed, "authorization") {
 		return fmt.Errorf("%w: authorization cannot sign itself", ErrMalformed)
 	}
-	mustSign := []string{strings.ToLower(HeaderDate)}
-	for _, h := range []string{HeaderSecurityToken, HeaderContentSHA256} {
-		if lh := strings.ToLower(h); len(values[lh]) > 0 {
-			mustSign = append(mustSign, lh)
+	for _, h := range [...]string{lowerDate, lowerSecurityToken, lowerContentSHA256} {
+		if h != lowerDate && len(values[h]) == 0 {
+			continue
 		}
-	}
-	for _, h := range mustSign {
 		if _, found := slices.BinarySearch(signed, h); !found {
 			return fmt.Errorf("%w: %s is not among the signed headers", ErrMalformed, h)
 		}
@@ -105,7 +172,7 @@ func checkSignedHeaders(values map[string][]string, signed []string) error {
 
 // checkDate returns X-Sdk-Date if it is well-formed and within the skew.
 func (v *Verifier) checkDate(values map[string][]string) (string, error) {
-	vs := values[strings.ToLower(HeaderDate)]
+	vs := values[lowerDate]
 	switch len(vs) {
 	case 0:
 		return "", fmt.Errorf("%w: %s header", ErrMissing, HeaderDate)
@@ -143,7 +210,7 @@ func (v *Verifier) secretKey(accessKey string) (string, error) {
 // checkPayloadHash: a payload hash that the client states in place of the
 // body's must be UNSIGNED-PAYLOAD or match the body.
 func checkPayloadHash(values map[string][]string, body []byte) error {
-	vs := values[strings.ToLower(HeaderContentSHA256)]
+	vs := values[lowerContentSHA256]
 	if len(vs) != 1 || vs[0] == UnsignedPayload {
 		return nil // none, or repeated: canonicalRequest reports that
 	}
