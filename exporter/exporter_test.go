@@ -14,13 +14,12 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/exporter"
+	"github.com/dcskit/dcskit/internal/promtest"
 )
 
 // source is a Fetch whose answer the test sets.
@@ -109,17 +108,10 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// scrape GETs /metrics and parses the text format.
+// scrape reads the exporter's /metrics.
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	require.NoError(t, err)
-	return families
+	return promtest.Scrape(t, url+"/metrics")
 }
 
 // gauge returns the value of the sample of family name with labels.

@@ -8,13 +8,12 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/exporter"
+	"github.com/dcskit/dcskit/internal/promtest"
 	"github.com/dcskit/dcskit/server"
 )
 
@@ -27,19 +26,6 @@ func startExporter(t *testing.T, args ...string) (*fakeDCS, *running) {
 	f := startFake(t, string(fixture))
 	return f, start(t, f.env(credsEnv("HUAWEICLOUD_SDK_PROJECT_ID", serveProject)),
 		append([]string{"exporter", "--listen", "127.0.0.1:0", "--endpoint", f.url}, args...)...)
-}
-
-// scrape GETs url and parses the text format.
-func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(resp.Body)
-	require.NoError(t, err)
-	return families
 }
 
 // gauge is the value of the one series of the named gauge.
@@ -82,7 +68,7 @@ func TestExporter(t *testing.T) {
 	f, x := startExporter(t, "--min-interval", "0")
 	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/metrics$`, x.url)
 
-	got := scrape(t, x.url)
+	got := promtest.Scrape(t, x.url)
 	want := f.Counts(serveProject, true)
 	require.Equal(t, int32(44), want.Total.Get(dcs.CreateFailed), "the fixture has failed creations")
 	assert.Equal(t, want, instances(t, got))
@@ -94,14 +80,14 @@ func TestExporter(t *testing.T) {
 	_, err := f.Add(server.Instance{ProjectID: serveProject, Engine: dcs.Redis, Status: dcs.Error})
 	require.NoError(t, err)
 	f.InjectFault(server.Fault{Status: http.StatusInternalServerError, Times: 3})
-	got = scrape(t, x.url)
+	got = promtest.Scrape(t, x.url)
 	assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
 	assert.Equal(t, want, instances(t, got))
 	assert.Equal(t, last, gauge(t, got, exporter.MetricLastScrape))
 	assert.Contains(t, x.stderr.String(), `msg="DCS instance status scrape failed"`)
 	assert.Contains(t, x.stderr.String(), "after 3 attempts: HTTP 500")
 
-	got = scrape(t, x.url)
+	got = promtest.Scrape(t, x.url)
 	assert.Equal(t, 1.0, gauge(t, got, exporter.MetricScrapeSuccess), "recovered")
 	assert.Equal(t, f.Counts(serveProject, true), instances(t, got))
 	assert.Equal(t, int32(1), instances(t, got).Redis.Get(dcs.Error))
@@ -124,10 +110,10 @@ func TestExporter(t *testing.T) {
 func TestExporterMinInterval(t *testing.T) {
 	t.Parallel()
 	f, x := startExporter(t, "--min-interval", "1h")
-	first := instances(t, scrape(t, x.url))
+	first := instances(t, promtest.Scrape(t, x.url))
 	_, err := f.Add(server.Instance{ProjectID: serveProject, Engine: dcs.Redis, Status: dcs.Running})
 	require.NoError(t, err)
-	second := scrape(t, x.url)
+	second := promtest.Scrape(t, x.url)
 	assert.Equal(t, first, instances(t, second), "the answer is reused")
 	assert.Equal(t, 1.0, gauge(t, second, exporter.MetricScrapeSuccess))
 	assert.Equal(t, int32(1), f.queries.Load(), "two scrapes, one API call")
