@@ -4,18 +4,21 @@ GO ?= go
 # own go.mod so that the main module never depends on that SDK.
 MODULES := . interop
 
-.PHONY: all generate check-generated fmt-check vet tidy-check test bench soak
+.PHONY: all generate check-generated fmt-check vet tidy-check drill test bench soak
 
 all: test
 
+# generate rewrites everything that mirrors openapi/: gen/ and dcs/spec.gen.go.
 generate:
 	$(GO) generate ./...
 
 check-generated:
 	./scripts/check-generated.sh
 
+# fmt-check works in a git checkout or not: it looks at every .go file
+# below here, and fails if gofmt itself fails.
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
+	@out=$$(gofmt -l .) || { echo "gofmt failed" >&2; exit 1; }; \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
@@ -24,8 +27,14 @@ vet:
 tidy-check:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff); done
 
+# drill adds a status to the spec in a copy of the tree and proves that
+# `make generate` alone carries it everywhere (scripts/drill.sh).
+drill:
+	./scripts/drill.sh
+
 test: check-generated fmt-check vet tidy-check
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done
+	@$(MAKE) --no-print-directory drill
 
 # bench runs every benchmark of both modules BENCH_COUNT times and prints
 # the raw figures, then the table of medians and ratios that

@@ -25,9 +25,6 @@ type Client struct {
 	auth      string // how requests are authenticated, for String
 	http      *http.Client
 	retry     RetryPolicy
-	// urls are the request URLs without include_failure and with
-	// include_failure=true: building them is a good part of a call's cost.
-	urls [2]string
 }
 
 // New returns a Client. A project id and credentials are required, from
@@ -85,12 +82,10 @@ func (cfg *config) build() (*Client, error) {
 		http:      hc,
 		retry:     cfg.retry,
 	}
-	var plain, failures gen.ListNumberOfInstancesInDifferentStatusParams
-	IncludeFailure()(&failures)
-	for i, params := range [2]gen.ListNumberOfInstancesInDifferentStatusParams{plain, failures} {
-		if c.urls[i], err = buildStatusURL(endpoint, cfg.projectID, params); err != nil {
-			return nil, err
-		}
+	// Build one request now, so that a project id that cannot be part of
+	// a URL fails here rather than on every call.
+	if _, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(endpoint, cfg.projectID, nil); err != nil {
+		return nil, fmt.Errorf("project id %q: %w", cfg.projectID, err)
 	}
 	return c, nil
 }

@@ -400,8 +400,38 @@ func TestUndecodableSuccessBody(t *testing.T) {
 	t.Parallel()
 	a := serve(t, jsonBody(200, `<html>`))
 	_, err := newClient(t, a.URL).InstanceStatus(t.Context())
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "decoding HTTP 200 response")
+	var invalid *client.InvalidResponseError
+	require.ErrorAs(t, err, &invalid)
+	assert.Equal(t, 200, invalid.StatusCode)
+	assert.Empty(t, invalid.Field)
+	assert.Contains(t, err.Error(), "HTTP 200 with an invalid body: not the API's JSON")
+}
+
+// A count that cannot be true is a failed call that names the counter,
+// never a Status: signed sums of impossible counters must not settle a
+// wait or reach a dashboard.
+func TestImpossibleCountersAreRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, body, field, reason string }{
+		{"negative top-level", `{"creating_count":1,"restarting_count":-1}`, "restarting_count", "-1 is negative"},
+		{"negative per engine", `{"memcached":{"createfailed_count":-1},"redis":{"error_count":1}}`, "memcached.createfailed_count", "-1 is negative"},
+		{"over int32", `{"redis":{"running_count":2147483648}}`, "redis.running_count", "not an int32 counter"},
+		{"a string", `{"running_count":"16"}`, "running_count", "not an int32 counter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := serve(t, jsonBody(200, tt.body))
+			st, err := newClient(t, a.URL).InstanceStatus(t.Context())
+			var invalid *client.InvalidResponseError
+			require.ErrorAs(t, err, &invalid)
+			assert.Equal(t, tt.field, invalid.Field)
+			assert.Contains(t, invalid.Reason, tt.reason)
+			assert.Contains(t, err.Error(), tt.field)
+			assert.Equal(t, client.Status{}, st)
+			assert.Equal(t, int32(1), a.hits.Load(), "not retried: the server meant it")
+		})
+	}
 }
 
 func TestDecodesSeedExample(t *testing.T) {
@@ -409,7 +439,7 @@ func TestDecodesSeedExample(t *testing.T) {
 	raw := seed(t)
 	var withExtra map[string]any
 	require.NoError(t, json.Unmarshal(raw, &withExtra))
-	withExtra["deleting_count"] = 3
+	withExtra["closing_count"] = 3 // a counter of another API version
 	withExtra["redis"].(map[string]any)["closed_count"] = 1
 	body, err := json.Marshal(withExtra)
 	require.NoError(t, err)
@@ -425,15 +455,20 @@ func TestDecodesSeedExample(t *testing.T) {
 	assert.EqualValues(t, 60, st.Instances())
 	assert.EqualValues(t, 0, st.Transitional())
 
-	// Nothing is lost: the seed round-trips, plus the restoring_count that
-	// it leaves out.
+	// Nothing is lost: the seed round-trips, plus the counters that it
+	// leaves out (restoring_count), as zeros.
 	out, err := json.Marshal(st)
 	require.NoError(t, err)
 	var want map[string]any
 	require.NoError(t, json.Unmarshal(raw, &want))
-	want["restoring_count"] = 0.0
-	want["redis"].(map[string]any)["restoring_count"] = 0.0
-	want["memcached"].(map[string]any)["restoring_count"] = 0.0
+	for _, m := range []any{want, want["redis"], want["memcached"]} {
+		for _, s := range dcs.Statuses() {
+			if _, ok := m.(map[string]any)[s.Counter()]; !ok {
+				m.(map[string]any)[s.Counter()] = 0.0
+			}
+		}
+	}
+	assert.NotContains(t, string(raw), "restoring_count", "the page's example leaves one out")
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(out, &got))
 	assert.Equal(t, want, got)

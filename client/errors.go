@@ -53,6 +53,30 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// InvalidResponseError is a 2xx response whose body breaks the spec: it
+// is not the API's JSON, or a counter is negative or beyond int32. Such an
+// answer is a failed call, never a Status: a count that cannot be true
+// must not reach a dashboard or end a wait.
+type InvalidResponseError struct {
+	StatusCode int    // HTTP status, a 2xx
+	Field      string // the counter at fault, such as "redis.running_count"; "" if the body is not JSON
+	Reason     string
+	RequestID  string // X-Request-Id
+}
+
+func (e *InvalidResponseError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP %d with an invalid body: ", e.StatusCode)
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Reason)
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " request_id=%s", strconv.Quote(e.RequestID))
+	}
+	return b.String()
+}
+
 // errorBody holds both error shapes: DCS's ErrorResponse and the gateway's
 // GatewayErrorResponse share error_code and error_msg.
 type errorBody struct {

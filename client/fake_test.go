@@ -14,18 +14,19 @@ import (
 
 	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
-	"github.com/dcskit/dcskit/internal/contract"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/server"
+	"github.com/dcskit/dcskit/servertest"
 )
 
 // fake starts the fake server with opts and seeds testProject with one
 // instance of each engine in each status.
 func fake(t *testing.T, opts server.Options) *server.Server {
 	t.Helper()
-	srv := server.NewTest(t, opts)
+	srv := servertest.New(t, opts)
 	var insts []server.Instance
-	for _, e := range dcs.Engines {
-		for _, st := range dcs.Statuses {
+	for _, e := range dcs.Engines() {
+		for _, st := range dcs.Statuses() {
 			insts = append(insts, server.Instance{ProjectID: testProject, Engine: e, Status: st})
 		}
 	}
@@ -42,7 +43,7 @@ var signed = client.WithCredentials(testAK, testSK)
 // credentials.
 func fakeClient(t *testing.T, srv *server.Server, opts ...client.Option) (*client.Client, *atomic.Int32) {
 	t.Helper()
-	rt := &countingTransport{next: contract.ForTest(t).Transport(t, nil)}
+	rt := &countingTransport{next: contracttest.New(t).Transport(t, nil)}
 	base := []client.Option{
 		client.WithEndpoint(srv.URL()),
 		client.WithProjectID(testProject),
@@ -84,7 +85,13 @@ func TestFakeAcceptsTheClient(t *testing.T) {
 		require.NoError(t, err)
 		assert.EqualValues(t, 2, st.Count(dcs.Running))
 		assert.EqualValues(t, 0, st.Count(dcs.CreateFailed), "left out without IncludeFailure")
-		assert.EqualValues(t, 2*9, st.Transitional())
+		transitional := 0
+		for _, s := range dcs.Statuses() {
+			if s.Transitional() {
+				transitional++
+			}
+		}
+		assert.EqualValues(t, len(dcs.Engines())*transitional, st.Transitional())
 	})
 }
 

@@ -12,12 +12,13 @@ import (
 	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/server"
+	"github.com/dcskit/dcskit/servertest"
 )
 
 // TestREADMEFakeInAGoTest is the README's "The fake in a Go test", word
 // for word, so that the README cannot drift from the API.
 func TestREADMEFakeInAGoTest(t *testing.T) {
-	fake := server.NewTest(t, server.Options{AccessKey: "AK", SecretKey: "SK"}) // 127.0.0.1, closed by t.Cleanup
+	fake := servertest.New(t, server.Options{AccessKey: "AK", SecretKey: "SK"}) // 127.0.0.1, closed by t.Cleanup
 	_, err := fake.Add(
 		server.Instance{ProjectID: "my-project", Engine: dcs.Redis, Status: dcs.Running},
 		server.Instance{ProjectID: "my-project", Engine: dcs.Memcached, Status: dcs.Creating},

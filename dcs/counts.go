@@ -24,44 +24,64 @@ func (c Counters) Total() int64 {
 
 // Transitional is the number of instances in a transitional status (see
 // Status.Transitional).
-func (c Counters) Transitional() int64 {
+func (c Counters) Transitional() int64 { return c.sum(func(s statusInfo) bool { return !s.settled }) }
+
+// Failures is the number of instances in a failure status (see
+// Status.Failure).
+func (c Counters) Failures() int64 { return c.sum(func(s statusInfo) bool { return s.failure }) }
+
+func (c Counters) sum(which func(statusInfo) bool) int64 {
 	var n int64
-	for i, s := range Statuses {
-		if s.Transitional() {
+	for i, s := range statuses {
+		if which(s) {
 			n += int64(c[i])
 		}
 	}
 	return n
 }
 
-// Counts is what the instance status API reports: counters in total and
-// per engine.
-type Counts struct {
-	Total     Counters
-	Redis     Counters
-	Memcached Counters
-}
-
 // Engine returns the counters of engine e; zero counters for an unknown
 // engine.
 func (c Counts) Engine(e Engine) Counters {
-	switch e {
-	case Redis:
-		return c.Redis
-	case Memcached:
-		return c.Memcached
+	if i := e.Index(); i >= 0 {
+		return *c.PerEngine()[i]
 	}
 	return Counters{}
+}
+
+// SetEngine sets the counters of engine e; it does nothing for an unknown
+// engine.
+func (c *Counts) SetEngine(e Engine, v Counters) {
+	if i := e.Index(); i >= 0 {
+		*c.PerEngine()[i] = v
+	}
+}
+
+// EngineSum is the sum of the engines' counters. The API's Total should
+// equal it, but the live service may count engines that the spec does not
+// know, so Total is kept as the API sent it.
+func (c Counts) EngineSum() Counters {
+	var sum Counters
+	for _, e := range c.PerEngine() {
+		for i, v := range e {
+			sum[i] += v
+		}
+	}
+	return sum
 }
 
 // FromAPI converts the generated response type.
 func FromAPI(in gen.InstanceStatusCounts) Counts {
 	var out Counts
-	for i, p := range topFields(&in) {
+	for i, p := range totalFields(&in) {
 		out.Total[i] = *p
 	}
-	out.Redis = fromStatistic(in.Redis)
-	out.Memcached = fromStatistic(in.Memcached)
+	engineOut := out.PerEngine()
+	for e, st := range engineFields(&in) {
+		for i, p := range statisticFields(st) {
+			engineOut[e][i] = *p
+		}
+	}
 	return out
 }
 
@@ -69,46 +89,14 @@ func FromAPI(in gen.InstanceStatusCounts) Counts {
 // counter, zeros included.
 func (c Counts) API() gen.InstanceStatusCounts {
 	var out gen.InstanceStatusCounts
-	for i, p := range topFields(&out) {
+	for i, p := range totalFields(&out) {
 		*p = c.Total[i]
 	}
-	out.Redis = c.Redis.statistic()
-	out.Memcached = c.Memcached.statistic()
-	return out
-}
-
-func fromStatistic(in gen.StatusStatistic) Counters {
-	var out Counters
-	for i, p := range statisticFields(&in) {
-		out[i] = *p
+	engineIn := c.PerEngine()
+	for e, st := range engineFields(&out) {
+		for i, p := range statisticFields(st) {
+			*p = engineIn[e][i]
+		}
 	}
 	return out
-}
-
-func (c Counters) statistic() gen.StatusStatistic {
-	var out gen.StatusStatistic
-	for i, p := range statisticFields(&out) {
-		*p = c[i]
-	}
-	return out
-}
-
-// topFields and statisticFields list the generated fields in the order of
-// Statuses. TestFieldsFollowStatuses pins the two orders together.
-func topFields(s *gen.InstanceStatusCounts) [NumStatuses]*int32 {
-	return [NumStatuses]*int32{
-		&s.PayingCount, &s.FreezingCount, &s.MigratingCount, &s.FlushingCount,
-		&s.UpgradingCount, &s.RestoringCount, &s.ExtendingCount, &s.CreatingCount,
-		&s.RunningCount, &s.ErrorCount, &s.FrozenCount, &s.CreatefailedCount,
-		&s.RestartingCount,
-	}
-}
-
-func statisticFields(s *gen.StatusStatistic) [NumStatuses]*int32 {
-	return [NumStatuses]*int32{
-		&s.PayingCount, &s.FreezingCount, &s.MigratingCount, &s.FlushingCount,
-		&s.UpgradingCount, &s.RestoringCount, &s.ExtendingCount, &s.CreatingCount,
-		&s.RunningCount, &s.ErrorCount, &s.FrozenCount, &s.CreatefailedCount,
-		&s.RestartingCount,
-	}
 }

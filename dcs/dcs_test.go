@@ -13,9 +13,10 @@ import (
 
 func TestStatusNames(t *testing.T) {
 	t.Parallel()
-	require.Len(t, dcs.Statuses, dcs.NumStatuses)
+	require.Len(t, dcs.Statuses(), dcs.NumStatuses)
+	require.Len(t, dcs.Engines(), dcs.NumEngines)
 	seen := map[string]bool{}
-	for i, s := range dcs.Statuses {
+	for i, s := range dcs.Statuses() {
 		assert.Equal(t, i, s.Index())
 		assert.False(t, seen[s.Counter()], "duplicate %s", s)
 		seen[s.Counter()] = true
@@ -30,7 +31,7 @@ func TestStatusNames(t *testing.T) {
 	assert.Equal(t, "running", dcs.Running.Name())
 	assert.Equal(t, -1, dcs.Status("running").Index(), "statuses are case-sensitive")
 
-	_, err := dcs.ParseStatus("DELETING")
+	_, err := dcs.ParseStatus("NOPE")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "RESTARTING", "the error lists the valid values")
 	_, err = dcs.ParseEngine("redis")
@@ -41,11 +42,48 @@ func TestStatusNames(t *testing.T) {
 
 func TestTransitional(t *testing.T) {
 	t.Parallel()
+	// Every status is transitional but those the spec marks settled.
 	settled := map[dcs.Status]bool{dcs.Running: true, dcs.Error: true, dcs.Frozen: true, dcs.CreateFailed: true}
-	for _, s := range dcs.Statuses {
+	failure := map[dcs.Status]bool{dcs.Error: true, dcs.CreateFailed: true}
+	for _, s := range dcs.Statuses() {
 		assert.Equal(t, !settled[s], s.Transitional(), s)
+		assert.Equal(t, failure[s], s.Failure(), s)
 	}
 	assert.False(t, dcs.Status("NOPE").Transitional())
+	assert.False(t, dcs.Status("NOPE").Failure())
+}
+
+func TestLookup(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"RUNNING", "running", "Running", "running_count", "RUNNING_COUNT"} {
+		s, ok := dcs.LookupStatus(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, dcs.Running, s, in)
+	}
+	for _, in := range []string{"", "run", "running_counts", "_count"} {
+		_, ok := dcs.LookupStatus(in)
+		assert.False(t, ok, in)
+	}
+	for _, in := range []string{"Redis", "redis", "REDIS"} {
+		e, ok := dcs.LookupEngine(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, dcs.Redis, e)
+	}
+	_, ok := dcs.LookupEngine("kafka")
+	assert.False(t, ok)
+	assert.Equal(t, "", dcs.Engine("Kafka").Key())
+	assert.Equal(t, "", dcs.Status("NOPE").Counter())
+}
+
+// The lists are the caller's own: changing one changes nobody else's.
+func TestListsCannotBeChangedFromOutside(t *testing.T) {
+	t.Parallel()
+	s := dcs.Statuses()
+	s[0] = "HACKED"
+	assert.NotEqual(t, dcs.Status("HACKED"), dcs.Statuses()[0])
+	e := dcs.Engines()
+	e[0] = "Kafka"
+	assert.Equal(t, dcs.Redis, dcs.Engines()[0])
 }
 
 // TestFieldsFollowStatuses proves that each generated field maps to the
@@ -53,7 +91,7 @@ func TestTransitional(t *testing.T) {
 func TestFieldsFollowStatuses(t *testing.T) {
 	t.Parallel()
 	var c dcs.Counts
-	for i := range dcs.Statuses {
+	for i := range dcs.Statuses() {
 		c.Total[i] = int32(100 + i)
 		c.Redis[i] = int32(200 + i)
 		c.Memcached[i] = int32(300 + i)
@@ -62,7 +100,7 @@ func TestFieldsFollowStatuses(t *testing.T) {
 	require.NoError(t, err)
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(data, &m))
-	for i, s := range dcs.Statuses {
+	for i, s := range dcs.Statuses() {
 		assert.EqualValues(t, 100+i, m[s.Counter()], s)
 		assert.EqualValues(t, 200+i, m["redis"].(map[string]any)[s.Counter()], s)
 		assert.EqualValues(t, 300+i, m["memcached"].(map[string]any)[s.Counter()], s)
@@ -84,8 +122,23 @@ func TestCountersHelpers(t *testing.T) {
 	assert.EqualValues(t, 63, c.Total())
 	assert.EqualValues(t, 3, c.Transitional())
 
+	c[dcs.Error.Index()] = 2
+	assert.EqualValues(t, 46, c.Failures())
+
 	counts := dcs.Counts{Redis: c}
 	assert.Equal(t, c, counts.Engine(dcs.Redis))
 	assert.Equal(t, dcs.Counters{}, counts.Engine(dcs.Memcached))
 	assert.Equal(t, dcs.Counters{}, counts.Engine("Kafka"))
+
+	var m dcs.Counters
+	m[dcs.Running.Index()] = 4
+	counts.SetEngine(dcs.Memcached, m)
+	counts.SetEngine("Kafka", m) // ignored
+	sum := counts.EngineSum()
+	assert.EqualValues(t, 20, sum.Get(dcs.Running))
+	assert.EqualValues(t, 44, sum.Get(dcs.CreateFailed))
+	assert.Equal(t, dcs.Counters{}, counts.Total, "EngineSum does not touch Total")
+	ptrs := counts.PerEngine()
+	assert.Same(t, &counts.Redis, ptrs[dcs.Redis.Index()])
+	assert.Same(t, &counts.Memcached, ptrs[dcs.Memcached.Index()])
 }

@@ -25,6 +25,7 @@ import (
 // Metric names. deploy/ names them too; a test keeps the two in step.
 const (
 	MetricInstances     = "huaweicloud_dcs_instances"
+	MetricTransitional  = "huaweicloud_dcs_transitional_instances"
 	MetricScrapeSuccess = "huaweicloud_dcs_scrape_success"
 	MetricScrapeSeconds = "huaweicloud_dcs_scrape_duration_seconds"
 	MetricLastScrape    = "huaweicloud_dcs_last_scrape_timestamp_seconds"
@@ -54,7 +55,7 @@ type Options struct {
 type Exporter struct {
 	opts Options
 
-	instances, success, duration, last *prometheus.Desc
+	instances, transitional, success, duration, last *prometheus.Desc
 
 	// mu serialises API calls: concurrent scrapes wait for one call and
 	// share its answer instead of each calling the API.
@@ -94,6 +95,9 @@ func New(opts Options) (*Exporter, error) {
 		instances: prometheus.NewDesc(MetricInstances,
 			"DCS cache instances by engine and status, as the instance status API reports them.",
 			[]string{"engine", "status"}, constLabels),
+		transitional: prometheus.NewDesc(MetricTransitional,
+			"DCS cache instances by engine in a status they leave by themselves (creating, restarting and the like: every status the spec does not mark settled).",
+			[]string{"engine"}, constLabels),
 		success: prometheus.NewDesc(MetricScrapeSuccess,
 			"1 if the last call to the DCS instance status API succeeded, else 0.",
 			nil, constLabels),
@@ -109,6 +113,7 @@ func New(opts Options) (*Exporter, error) {
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	ch <- e.instances
+	ch <- e.transitional
 	ch <- e.success
 	ch <- e.duration
 	ch <- e.last
@@ -124,12 +129,15 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if e.good != nil {
-		for _, engine := range dcs.Engines {
+		statuses := dcs.Statuses()
+		for _, engine := range dcs.Engines() {
 			counters := e.good.Engine(engine)
-			for i, s := range dcs.Statuses {
+			for i, s := range statuses {
 				ch <- prometheus.MustNewConstMetric(e.instances, prometheus.GaugeValue,
 					float64(counters[i]), engine.Key(), s.Name())
 			}
+			ch <- prometheus.MustNewConstMetric(e.transitional, prometheus.GaugeValue,
+				float64(counters.Transitional()), engine.Key())
 		}
 		ch <- prometheus.MustNewConstMetric(e.last, prometheus.GaugeValue,
 			float64(e.goodAt.UnixNano())/1e9)

@@ -163,13 +163,30 @@ func TestScrapeReportsEveryEngineAndStatus(t *testing.T) {
 	fams := scrape(t, f.url)
 	inst := fams[exporter.MetricInstances]
 	require.NotNil(t, inst)
-	assert.Len(t, inst.GetMetric(), len(dcs.Engines)*len(dcs.Statuses), "zeros included")
+	assert.Len(t, inst.GetMetric(), len(dcs.Engines())*len(dcs.Statuses()), "zeros included")
 	assert.Equal(t, 16.0, gauge(t, fams, exporter.MetricInstances, map[string]string{"project_id": "p1", "engine": "redis", "status": "running"}))
 	assert.Equal(t, 2.0, gauge(t, fams, exporter.MetricInstances, map[string]string{"engine": "memcached", "status": "error"}))
 	assert.Equal(t, 0.0, gauge(t, fams, exporter.MetricInstances, map[string]string{"engine": "memcached", "status": "createfailed"}))
 	assert.Equal(t, 1.0, gauge(t, fams, exporter.MetricScrapeSuccess, nil))
 	assert.Equal(t, float64(f.clock.Now().Unix()), gauge(t, fams, exporter.MetricLastScrape, nil))
 	assert.Contains(t, fams, exporter.MetricScrapeSeconds)
+	assert.Equal(t, 0.0, gauge(t, fams, exporter.MetricTransitional, map[string]string{"engine": "redis"}))
+
+	// The transitional gauge sums every status the spec does not mark
+	// settled, whichever they are.
+	c := counts(16, 2)
+	n := 0
+	for _, s := range dcs.Statuses() {
+		if s.Transitional() {
+			c.Redis[s.Index()] = 3
+			n++
+		}
+	}
+	require.Positive(t, n)
+	f.src.set(c, nil)
+	fams = scrape(t, f.url)
+	assert.Equal(t, float64(3*n), gauge(t, fams, exporter.MetricTransitional, map[string]string{"engine": "redis"}))
+	assert.Equal(t, 0.0, gauge(t, fams, exporter.MetricTransitional, map[string]string{"engine": "memcached"}))
 	assert.Contains(t, fams, "go_goroutines", "standard collectors are registered")
 }
 

@@ -13,8 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dcskit/dcskit/internal/contract"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/server"
+	"github.com/dcskit/dcskit/servertest"
 )
 
 const (
@@ -33,7 +34,7 @@ func sdkClient(t *testing.T, url, secretKey string) *dcs.DcsClient {
 	hc, err := dcs.DcsClientBuilder().
 		WithEndpoints([]string{url}).
 		WithCredential(cred).
-		WithHttpConfig(config.DefaultHttpConfig().WithHttpRoundTripper(contract.ForTest(t).Transport(t, nil))).
+		WithHttpConfig(config.DefaultHttpConfig().WithHttpRoundTripper(contracttest.New(t).Transport(t, nil))).
 		SafeBuild()
 	require.NoError(t, err)
 	return dcs.NewDcsClient(hc)
@@ -41,7 +42,7 @@ func sdkClient(t *testing.T, url, secretKey string) *dcs.DcsClient {
 
 func TestSDKAgainstFake(t *testing.T) {
 	t.Parallel()
-	fake := server.NewTest(t, server.Options{AccessKey: ak, SecretKey: sk})
+	fake := servertest.New(t, server.Options{AccessKey: ak, SecretKey: sk})
 	require.NoError(t, fake.LoadFixtureFile(fakeFixture))
 	c := sdkClient(t, fake.URL(), sk)
 
@@ -76,7 +77,7 @@ func TestSDKAgainstFake(t *testing.T) {
 
 func TestSDKWithWrongSecretKeyGets401(t *testing.T) {
 	t.Parallel()
-	fake := server.NewTest(t, server.Options{AccessKey: ak, SecretKey: sk})
+	fake := servertest.New(t, server.Options{AccessKey: ak, SecretKey: sk})
 	require.NoError(t, fake.LoadFixtureFile(fakeFixture))
 
 	_, err := sdkClient(t, fake.URL(), "not-the-"+sk).ListNumberOfInstancesInDifferentStatus(

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/openapi"
 )
 
@@ -46,4 +47,24 @@ func stripDescriptions(v any) {
 			stripDescriptions(c)
 		}
 	}
+}
+
+// admin.yaml lists no status or engine: LoadAdmin takes them from the
+// DCS document, by way of the generated package dcs.
+func TestAdminEnumsComeFromDCS(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi.LoadAdmin(context.Background())
+	require.NoError(t, err)
+	var statuses, engines []any
+	for _, s := range dcs.Statuses() {
+		statuses = append(statuses, string(s))
+	}
+	for _, e := range dcs.Engines() {
+		engines = append(engines, string(e))
+	}
+	assert.Equal(t, statuses, schema(t, doc, "Status").Enum)
+	assert.Equal(t, engines, schema(t, doc, "Engine").Enum)
+	assert.NotContains(t, string(openapi.Admin), "RESTARTING", "the raw document names no status")
+	assert.Error(t, schema(t, doc, "Status").VisitJSON("DELETED"))
+	assert.NoError(t, schema(t, doc, "Status").VisitJSON("RESTARTING"))
 }

@@ -6,7 +6,10 @@
 // gen/ is generated from it and the fake server validates requests with it.
 //
 // admin.yaml describes the fake server's own control API under /_fake/;
-// gen/admin is generated from it.
+// gen/admin is generated from it. Its Status and Engine schemas name no
+// values of their own: LoadAdmin fills their enums in from dcs.yaml (by
+// way of package dcs, which is generated from it), so that the statuses
+// are listed in one place only.
 package openapi
 
 import (
@@ -15,6 +18,8 @@ import (
 	"fmt"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/dcskit/dcskit/dcs"
 )
 
 // Admin is the raw OpenAPI 3 document of the fake server's admin API
@@ -36,17 +41,53 @@ func LoadDCS(ctx context.Context) (*openapi3.T, error) {
 }
 
 // LoadAdmin parses and validates the admin document, a new *openapi3.T
-// on each call like LoadDCS.
+// on each call like LoadDCS. Every schema marked x-dcskit-enum gets the
+// enum it names: "statuses" or "engines" of dcs.yaml.
 func LoadAdmin(ctx context.Context) (*openapi3.T, error) {
-	return load(ctx, "admin.yaml", Admin)
+	return load(ctx, "admin.yaml", Admin, fillEnums)
 }
 
-func load(ctx context.Context, name string, data []byte) (*openapi3.T, error) {
+// ExtEnum marks a schema of admin.yaml whose enum comes from dcs.yaml.
+const ExtEnum = "x-dcskit-enum"
+
+func fillEnums(doc *openapi3.T) error {
+	for name, ref := range doc.Components.Schemas {
+		if ref.Value == nil {
+			continue
+		}
+		which, ok := ref.Value.Extensions[ExtEnum]
+		if !ok {
+			continue
+		}
+		var values []any
+		switch which {
+		case "statuses":
+			for _, s := range dcs.Statuses() {
+				values = append(values, string(s))
+			}
+		case "engines":
+			for _, e := range dcs.Engines() {
+				values = append(values, string(e))
+			}
+		default:
+			return fmt.Errorf("schema %s: %s %v: want statuses or engines", name, ExtEnum, which)
+		}
+		ref.Value.Enum = values
+	}
+	return nil
+}
+
+func load(ctx context.Context, name string, data []byte, fixes ...func(*openapi3.T) error) (*openapi3.T, error) {
 	loader := openapi3.NewLoader()
 	loader.Context = ctx
 	doc, err := loader.LoadFromData(data)
 	if err != nil {
 		return nil, fmt.Errorf("openapi: parse %s: %w", name, err)
+	}
+	for _, fix := range fixes {
+		if err := fix(doc); err != nil {
+			return nil, fmt.Errorf("openapi: %s: %w", name, err)
+		}
 	}
 	if err := doc.Validate(ctx); err != nil {
 		return nil, fmt.Errorf("openapi: validate %s: %w", name, err)

@@ -114,39 +114,56 @@ func TestCounterSchemas(t *testing.T) {
 	doc := loadDoc(t)
 	top := responseSchema(t, operation(t, doc), "200")
 	assert.Same(t, schema(t, doc, "InstanceStatusCounts"), top)
+	stat := schema(t, doc, "StatusStatistic")
 
-	for name, s := range map[string]*openapi3.Schema{
-		"InstanceStatusCounts": top,
-		"StatusStatistic":      schema(t, doc, "StatusStatistic"),
-	} {
-		for _, c := range counters {
-			p := s.Properties[c]
-			if !assert.NotNil(t, p, "%s.%s", name, c) {
-				continue
-			}
-			v := p.Value
-			assert.True(t, v.Type.Is("integer"), "%s.%s type", name, c)
-			assert.Equal(t, "int32", v.Format, "%s.%s format", name, c)
-			if assert.NotNil(t, v.Min, "%s.%s minimum", name, c) {
-				assert.Zero(t, *v.Min, "%s.%s minimum", name, c)
-			}
-			assert.Equal(t, true, v.Extensions["x-go-type-skip-optional-pointer"], "%s.%s", name, c)
-			assert.Equal(t, false, v.Extensions["x-omitempty"], "%s.%s", name, c)
+	// The counters are listed once, in StatusStatistic; the top level
+	// takes them with allOf and adds the engines.
+	require.Len(t, top.AllOf, 2)
+	assert.Equal(t, "#/components/schemas/StatusStatistic", top.AllOf[0].Ref)
+	assert.Empty(t, top.Properties, "no counter restated at the top level")
+	engines := top.AllOf[1].Value
+	assert.Len(t, engines.Properties, 2)
+
+	assert.Len(t, stat.Properties, len(counters))
+	for _, c := range counters {
+		p := stat.Properties[c]
+		if !assert.NotNil(t, p, "StatusStatistic.%s", c) {
+			continue
 		}
+		v := p.Value
+		assert.True(t, v.Type.Is("integer"), "%s type", c)
+		assert.Equal(t, "int32", v.Format, "%s format", c)
+		if assert.NotNil(t, v.Min, "%s minimum", c) {
+			assert.Zero(t, *v.Min, "%s minimum", c)
+		}
+		assert.Equal(t, true, v.Extensions["x-go-type-skip-optional-pointer"], c)
+		assert.Equal(t, false, v.Extensions["x-omitempty"], c)
+	}
+	// Where instances settle, and which of those are failures, as the
+	// API page's statuses mean them.
+	for c, want := range map[string][2]any{
+		"running_count": {true, nil}, "error_count": {true, true},
+		"frozen_count": {true, nil}, "createfailed_count": {true, true},
+		"creating_count": {nil, nil}, "restarting_count": {nil, nil},
+	} {
+		ext := stat.Properties[c].Value.Extensions
+		assert.Equal(t, want[0], ext["x-dcskit-settled"], c)
+		assert.Equal(t, want[1], ext["x-dcskit-failure"], c)
+	}
+	for name, s := range map[string]*openapi3.Schema{"InstanceStatusCounts": top, "StatusStatistic": stat} {
 		// Counters stay optional: the page's own example omits one.
 		assert.Empty(t, s.Required, name)
 		// Unknown counters from other API versions must be accepted.
 		assert.NotEqual(t, false, derefBool(s.AdditionalProperties.Has), name)
 	}
-	assert.Len(t, top.Properties, len(counters)+2)
-	assert.Len(t, schema(t, doc, "StatusStatistic").Properties, len(counters))
-	assert.Contains(t, schema(t, doc, "StatusStatistic").Description, "restarting_count")
+	assert.Contains(t, stat.Description, "restarting_count")
 
-	for _, engine := range []string{"redis", "memcached"} {
-		p := top.Properties[engine]
+	for engine, spelled := range map[string]string{"redis": "Redis", "memcached": "Memcached"} {
+		p := engines.Properties[engine]
 		require.NotNil(t, p, engine)
 		require.Len(t, p.Value.AllOf, 1, engine)
 		assert.Equal(t, "#/components/schemas/StatusStatistic", p.Value.AllOf[0].Ref, engine)
+		assert.Equal(t, spelled, p.Value.Extensions["x-dcskit-engine"], engine)
 		assert.Equal(t, true, p.Value.Extensions["x-go-type-skip-optional-pointer"], engine)
 		assert.Equal(t, false, p.Value.Extensions["x-omitempty"], engine)
 	}
@@ -241,7 +258,7 @@ func TestSeedExampleRoundTripsThroughGeneratedTypes(t *testing.T) {
 	addMissingZeros(want["memcached"].(map[string]any))
 	assert.Equal(t, want, got)
 	assert.Equal(t, int32(16), counts.RunningCount)
-	assert.Equal(t, int32(22), counts.Memcached.CreatefailedCount)
+	assert.Equal(t, int32(22), counts.Memcached.CreateFailedCount)
 }
 
 func addMissingZeros(m map[string]any) {

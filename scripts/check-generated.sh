@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Fails when gen/ is not exactly what `go generate ./...` makes of openapi/:
-# a hand edit in gen/, a spec change without regeneration, or a hand-written
-# Go file in gen/. It leaves the regenerated files in place, so after a
-# failure `git diff gen/` shows what regeneration changed.
+# Fails when a generated file is not exactly what `go generate ./...` makes
+# of openapi/: a hand edit, a spec change without regeneration, a file the
+# generators no longer make, or a hand-written Go file in gen/.
+#
+# It never touches the working tree: it regenerates in a copy, in a
+# temporary directory, and compares. An interrupt leaves the tree as it
+# was. `make generate` is what replaces the tracked files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-before=$(mktemp -d)
-trap 'rm -rf "$before"' EXIT
-cp -a gen/. "$before/"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
 
-# Generated files are removed first, so one the generator no longer makes
-# shows up as missing instead of lingering.
-find gen -name '*.gen.go' -delete
-go generate ./...
+# The module without its VCS data and build output.
+tar --exclude=./.git --exclude='./bin' -cf - . | tar -xf - -C "$work"
+# Generated files are removed in the copy first, so that one the
+# generators no longer make shows up as missing instead of lingering.
+find "$work" -name '*.gen.go' -delete
+(cd "$work" && go generate ./...)
 
 status=0
 for f in $(find gen -name '*.go'); do
@@ -22,8 +26,17 @@ for f in $(find gen -name '*.go'); do
 		status=1
 	fi
 done
-if ! diff -r "$before" gen >&2; then
-	echo "check-generated: gen/ differs from what 'go generate ./...' makes of openapi/ (diff above: < committed, > regenerated)" >&2
+committed=$(find . -path ./.git -prune -o -name '*.gen.go' -print | sort)
+regenerated=$(cd "$work" && find . -name '*.gen.go' -print | sort)
+if [ "$committed" != "$regenerated" ]; then
+	echo "check-generated: the set of generated files differs (< in the tree, > regenerated):" >&2
+	diff <(echo "$committed") <(echo "$regenerated") >&2 || true
 	status=1
 fi
+for f in $regenerated; do
+	if [ -f "$f" ] && ! diff -u "$f" "$work/$f" >&2; then
+		echo "check-generated: $f differs from what 'go generate ./...' makes of openapi/ (run 'make generate')" >&2
+		status=1
+	fi
+done
 exit $status

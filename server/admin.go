@@ -1,12 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
-	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen/admin"
 )
 
@@ -37,7 +36,7 @@ func (a adminAPI) ListInstances(_ context.Context, req admin.ListInstancesReques
 }
 
 func (a adminAPI) AddInstances(_ context.Context, req admin.AddInstancesRequestObject) (admin.AddInstancesResponseObject, error) {
-	insts, err := a.s.loadFixture(fixtureBodyName, bytes.NewReader(*req.Body), a.s.store.add)
+	insts, err := a.s.applyFixture(fixtureBodyName, *req.Body, a.s.store.add)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +44,7 @@ func (a adminAPI) AddInstances(_ context.Context, req admin.AddInstancesRequestO
 }
 
 func (a adminAPI) ReplaceInstances(_ context.Context, req admin.ReplaceInstancesRequestObject) (admin.ReplaceInstancesResponseObject, error) {
-	insts, err := a.s.loadFixture(fixtureBodyName, bytes.NewReader(*req.Body), a.s.store.replace)
+	insts, err := a.s.applyFixture(fixtureBodyName, *req.Body, a.s.store.replace)
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +57,11 @@ func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequ
 	if b.Status == nil && b.Becomes == nil {
 		return nil, &InvalidError{Index: -1, Err: errors.New("nothing to change: give status, becomes or both")}
 	}
-	becomes, err := transitionFromAPI(b.Becomes, "becomes")
-	if err != nil {
-		return nil, err
+	becomes, ie := transitionFromAPI(b.Becomes, "becomes")
+	if ie != nil {
+		return nil, ie
 	}
-	in, err := a.s.store.update(req.Id, (*dcs.Status)(b.Status), becomes)
+	in, err := a.s.store.update(req.Id, b.Status, becomes)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +100,7 @@ func instanceList(insts []Instance) admin.InstanceList {
 func apiInstance(in Instance) admin.Instance {
 	return admin.Instance{
 		ProjectId: in.ProjectID, Id: in.ID, Name: in.Name,
-		Engine: admin.Engine(in.Engine), Status: admin.Status(in.Status),
+		Engine: in.Engine, Status: in.Status,
 		Becomes: apiTransition(in.Becomes),
 	}
 }
@@ -110,20 +109,23 @@ func apiTransition(t *Transition) *admin.Transition {
 	if t == nil {
 		return nil
 	}
-	return &admin.Transition{Status: admin.Status(t.Status), After: t.After.String(), Then: apiTransition(t.Then)}
+	return &admin.Transition{Status: t.Status, After: t.After.String(), Then: apiTransition(t.Then)}
 }
 
-// transitionFromAPI converts a transition of the admin API, at field of
-// the request body, and checks it.
-func transitionFromAPI(t *admin.Transition, field string) (*Transition, error) {
+// transitionFromAPI converts a transition of the admin API or a fixture,
+// at field, and checks it. The one reading of the format.
+func transitionFromAPI(t *admin.Transition, field string) (*Transition, *InvalidError) {
 	var head *Transition
-	for link, f := &head, field; t != nil; t, f = t.Then, f+".then" {
+	for link, f, n := &head, field, 0; t != nil; t, f, n = t.Then, f+".then", n+1 {
+		if n == maxChain {
+			return nil, &InvalidError{Index: -1, Field: field, Err: fmt.Errorf("a chain of more than %d changes", maxChain)}
+		}
 		d, e := parseAfter(t.After, f)
 		if e != nil {
 			e.Index = -1
 			return nil, e
 		}
-		*link = &Transition{Status: dcs.Status(t.Status), After: d}
+		*link = &Transition{Status: t.Status, After: d}
 		link = &(*link).Then
 	}
 	if e := checkTransition(head, field); e != nil {

@@ -43,7 +43,7 @@ func TestAdminAPI(t *testing.T) {
 			added := f.call(t, http.MethodPost, "/_fake/instances",
 				`{"instances":[{"project_id":"p","engine":"Redis","status":"CREATING","id":"new-one"}]}`).instances(t)
 			require.Len(t, added, 1)
-			assert.Equal(t, admin.Instance{ProjectId: "p", Id: "new-one", Name: "dcs-new-one", Engine: admin.Redis, Status: admin.CREATING}, added[0])
+			assert.Equal(t, admin.Instance{ProjectId: "p", Id: "new-one", Name: "dcs-new-one", Engine: dcs.Redis, Status: dcs.Creating}, added[0])
 			assert.Len(t, f.Instances(""), 65, "POST adds")
 
 			r = f.call(t, http.MethodPost, "/_fake/instances",

@@ -1,6 +1,6 @@
 // Package server is a stateful fake of the Huawei Cloud DCS instance status
 // API (GET /v2/{project_id}/instances/status) for contract tests. It runs
-// in-process (Handler, NewTest) or as `dcskit serve`.
+// in-process (Handler, or servertest.New in a Go test) or as `dcskit serve`.
 //
 // It answers as the spec in openapi/dcs.yaml says, errors included: every
 // answer is JSON, carries an X-Request-Id, and every error body is an

@@ -1,6 +1,21 @@
 package server
 
-// SetBeforeQuery installs a hook that runs at the start of every DCS
-// query, so that tests can make the handler panic. Call it before the
-// server serves anything.
-func SetBeforeQuery(s *Server, f func()) { s.beforeQuery = f }
+import (
+	"net/http"
+
+	"github.com/dcskit/dcskit/dcs"
+)
+
+// WrapRoutes puts mw between the fake's outer layer (request ids, the log
+// line, panic recovery) and its routes, where a bug in a handler would
+// strike: tests make requests panic there. Call it before the server
+// serves anything.
+func WrapRoutes(s *Server, mw func(http.Handler) http.Handler) {
+	s.handler = s.observe(mw(s.routes))
+}
+
+// CountsAnswer is the fake's 200 answer for counts, as the strict server
+// writes it.
+func CountsAnswer(w http.ResponseWriter, counts dcs.Counts) error {
+	return countsAnswer(counts.API()).VisitListNumberOfInstancesInDifferentStatusResponse(w)
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/server"
+	"github.com/dcskit/dcskit/servertest"
 )
 
 func TestFaultStatusThenNormal(t *testing.T) {
@@ -59,7 +60,7 @@ func TestFaultDelay(t *testing.T) {
 
 func TestFaultDrop(t *testing.T) {
 	t.Parallel()
-	s := server.NewTest(t, server.Options{})
+	s := servertest.New(t, server.Options{})
 	s.InjectFault(server.Fault{Drop: true})
 	// A fresh transport: Go retries a GET that failed on a reused
 	// connection, which would hide the drop.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +10,11 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
-	"github.com/dcskit/dcskit/dcs"
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/dcskit/dcskit/gen/admin"
 )
 
 // FixtureError is a fixture that cannot be loaded. Nothing from it is.
@@ -23,29 +27,30 @@ func (e *FixtureError) Error() string {
 	return fmt.Sprintf("fixture %s: %v", e.File, &e.InvalidError)
 }
 
-// maxCount bounds a fixture entry's count.
+// maxCount bounds a fixture entry's count; admin.yaml's FixtureEntry
+// says the same, and a test holds the two together.
 const maxCount = 1_000_000
 
-// entryFields are the fields of a fixture entry; any other is an error.
-var entryFields = []string{"project_id", "engine", "status", "id", "name", "count", "becomes"}
-
-type fixtureEntry struct {
-	ProjectID string     `json:"project_id"`
-	Engine    dcs.Engine `json:"engine"`
-	Status    dcs.Status `json:"status"`
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Count     *int       `json:"count"`
-	// Becomes is parsed by parseTransition.
-	Becomes json.RawMessage `json:"becomes"`
-}
+// MaxFixtureSize bounds a fixture file. A fixture that stands for many
+// instances does so with "count", so this is plenty.
+const MaxFixtureSize = 64 << 20
 
 // LoadFixture replaces every instance with those of the fixture read from
 // r (see the package documentation for the format). name identifies the
 // fixture in errors. A bad fixture is a *FixtureError and changes nothing.
 func (s *Server) LoadFixture(name string, r io.Reader) error {
-	_, err := s.loadFixture(name, r, s.store.replace)
-	return err
+	data, err := io.ReadAll(io.LimitReader(r, MaxFixtureSize+1))
+	if err != nil {
+		return fmt.Errorf("fixture %s: %w", name, err)
+	}
+	if len(data) > MaxFixtureSize {
+		return &FixtureError{File: name, InvalidError: InvalidError{Index: -1, Err: fmt.Errorf("larger than %d MiB", MaxFixtureSize>>20)}}
+	}
+	fx, err := s.decodeFixture(data)
+	if err == nil {
+		_, err = s.applyFixture(name, fx, s.store.replace)
+	}
+	return asFixtureError(name, err)
 }
 
 // LoadFixtureFile is LoadFixture for a file.
@@ -58,72 +63,117 @@ func (s *Server) LoadFixtureFile(path string) error {
 	return s.LoadFixture(path, f)
 }
 
-func (s *Server) loadFixture(name string, r io.Reader, apply func([]Instance) ([]Instance, error)) ([]Instance, error) {
-	insts, err := parseFixture(r)
-	if err == nil {
-		insts, err = apply(insts)
-	}
-	if ie, ok := errors.AsType[*InvalidError](err); ok {
-		return nil, &FixtureError{File: name, InvalidError: *ie}
-	}
-	return insts, err
-}
-
-// parseFixture reads a whole fixture strictly, so that every mistake is
-// reported before anything is loaded.
-func parseFixture(r io.Reader) ([]Instance, error) {
-	dec := json.NewDecoder(r)
-	var doc map[string]json.RawMessage
-	if err := dec.Decode(&doc); err != nil || doc == nil {
-		return nil, &InvalidError{Index: -1, Err: fmt.Errorf("not a JSON object: %v", err)}
+// decodeFixture checks data against admin.yaml's Fixture schema, the one
+// statement of the format, and decodes it into the generated type.
+func (s *Server) decodeFixture(data []byte) (admin.Fixture, error) {
+	var fx admin.Fixture
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return fx, &InvalidError{Index: -1, Err: fmt.Errorf("not JSON: %v", err)}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, &InvalidError{Index: -1, Err: errors.New("data after the JSON object")}
+		return fx, &InvalidError{Index: -1, Err: errors.New("data after the JSON object")}
 	}
-	if e := checkFields(doc, []string{"instances"}); e != nil {
-		e.Index = -1
-		return nil, e
+	if err := s.specs.admin.schema("Fixture").VisitJSON(doc); err != nil {
+		return fx, schemaInvalid(err)
 	}
-	var entries []json.RawMessage
-	if raw, ok := doc["instances"]; !ok {
-		return nil, &InvalidError{Index: -1, Field: "instances", Err: errors.New("missing")}
-	} else if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, &InvalidError{Index: -1, Field: "instances", Err: errors.New("not an array")}
+	if err := json.Unmarshal(data, &fx); err != nil {
+		return fx, &InvalidError{Index: -1, Err: err}
 	}
+	return fx, nil
+}
+
+// schemaInvalid turns kin-openapi's verdict on a fixture into an
+// InvalidError that names the entry and the field.
+func schemaInvalid(err error) *InvalidError {
+	se, ok := errors.AsType[*openapi3.SchemaError](err)
+	if !ok {
+		return &InvalidError{Index: -1, Err: err}
+	}
+	ie := &InvalidError{Index: -1}
+	path := se.JSONPointer()
+	if len(path) >= 2 && path[0] == "instances" {
+		if i, err := strconv.Atoi(path[1]); err == nil {
+			ie.Index, path = i, path[2:]
+		}
+	}
+	reason := se.Reason
+	obj, isObject := se.Value.(map[string]any)
+	unknown := ""
+	if isObject && (se.SchemaField == "properties" || se.SchemaField == "additionalProperties") {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if _, known := se.Schema.Properties[k]; !known {
+				unknown = k
+				break
+			}
+		}
+	}
+	switch {
+	case unknown != "":
+		// Name the field, and the fields there are.
+		path = append(path, unknown)
+		reason = "unknown field"
+		ie.Valid = slices.Sorted(maps.Keys(se.Schema.Properties))
+	case se.SchemaField == "enum":
+		reason = fmt.Sprintf("unknown value %s", jsonText(se.Value))
+		for _, v := range se.Schema.Enum {
+			ie.Valid = append(ie.Valid, fmt.Sprint(v))
+		}
+	case se.SchemaField == "pattern":
+		// The schema's description states the rule; its first sentence
+		// reads better than the regular expression.
+		rule, _, _ := strings.Cut(strings.TrimSpace(se.Schema.Description), ".")
+		if rule != "" {
+			rule = strings.ToLower(rule[:1]) + rule[1:]
+		}
+		reason = fmt.Sprintf("%s is not %s", jsonText(se.Value), rule)
+	default:
+		switch se.Value.(type) {
+		case map[string]any, []any:
+		default:
+			reason = jsonText(se.Value) + ": " + reason
+		}
+	}
+	ie.Field = strings.Join(path, ".")
+	ie.Err = errors.New(reason)
+	return ie
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) > 80 {
+		return fmt.Sprintf("%.80v", v)
+	}
+	return string(b)
+}
+
+// applyFixture turns a decoded fixture into instances and hands them to
+// apply (the store's add or replace).
+func (s *Server) applyFixture(name string, fx admin.Fixture, apply func([]Instance) ([]Instance, error)) ([]Instance, error) {
 	var out []Instance
 	ids := map[string]bool{}
-	for i, raw := range entries {
-		insts, e := parseEntry(raw)
-		if e == nil && len(insts) == 1 && insts[0].ID != "" {
-			if ids[insts[0].ID] {
-				e = &InvalidError{Field: "id", Err: fmt.Errorf("%q: %w", insts[0].ID, ErrExists)}
+	for i, e := range fx.Instances {
+		insts, ie := entryInstances(e)
+		if ie == nil && e.Id != nil && *e.Id != "" {
+			if ids[*e.Id] {
+				ie = &InvalidError{Field: "id", Err: fmt.Errorf("%q: %w", *e.Id, ErrExists)}
 			}
-			ids[insts[0].ID] = true
+			ids[*e.Id] = true
 		}
-		if e != nil {
-			e.Index = i
-			return nil, e
+		if ie != nil {
+			ie.Index = i
+			return nil, asFixtureError(name, ie)
 		}
 		out = append(out, insts...)
 	}
-	return out, nil
+	insts, err := apply(out)
+	return insts, asFixtureError(name, err)
 }
 
-func parseEntry(raw json.RawMessage) ([]Instance, *InvalidError) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return nil, &InvalidError{Err: errors.New("not a JSON object")}
-	}
-	if e := checkFields(fields, entryFields); e != nil {
-		return nil, e
-	}
-	var e fixtureEntry
-	if err := json.Unmarshal(raw, &e); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			return nil, &InvalidError{Field: te.Field, Err: fmt.Errorf("%s is not a %s", te.Value, te.Type)}
-		}
-		return nil, &InvalidError{Err: err}
-	}
+// entryInstances is what one fixture entry stands for.
+func entryInstances(e admin.FixtureEntry) ([]Instance, *InvalidError) {
 	count := 1
 	if e.Count != nil {
 		count = *e.Count
@@ -131,15 +181,16 @@ func parseEntry(raw json.RawMessage) ([]Instance, *InvalidError) {
 	if count < 1 || count > maxCount {
 		return nil, &InvalidError{Field: "count", Err: fmt.Errorf("%d is out of range 1 to %d", count, maxCount)}
 	}
-	if e.ID != "" && count > 1 {
+	id, name := deref(e.Id), deref(e.Name)
+	if id != "" && count > 1 {
 		return nil, &InvalidError{Field: "id", Err: errors.New("an entry with an id must have count 1")}
 	}
-	in := Instance{ProjectID: e.ProjectID, ID: e.ID, Name: e.Name, Engine: e.Engine, Status: e.Status}
+	in := Instance{ProjectID: e.ProjectId, ID: id, Name: name, Engine: e.Engine, Status: e.Status}
 	if ie := checkInstance(in); ie != nil {
 		return nil, ie
 	}
 	if e.Becomes != nil {
-		t, ie := parseTransition(e.Becomes, "becomes", 0)
+		t, ie := transitionFromAPI(e.Becomes, "becomes")
 		if ie != nil {
 			return nil, ie
 		}
@@ -155,12 +206,12 @@ func parseEntry(raw json.RawMessage) ([]Instance, *InvalidError) {
 	return out, nil
 }
 
-// checkFields rejects the first (in sorted order) field not in allowed.
-func checkFields(fields map[string]json.RawMessage, allowed []string) *InvalidError {
-	for _, k := range slices.Sorted(maps.Keys(fields)) {
-		if !slices.Contains(allowed, k) {
-			return &InvalidError{Field: k, Valid: allowed, Err: errors.New("unknown field")}
-		}
+func asFixtureError(name string, err error) error {
+	if fe, ok := errors.AsType[*FixtureError](err); ok {
+		return fe
 	}
-	return nil
+	if ie, ok := errors.AsType[*InvalidError](err); ok {
+		return &FixtureError{File: name, InvalidError: *ie}
+	}
+	return err
 }

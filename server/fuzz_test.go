@@ -15,8 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/dcs"
-	"github.com/dcskit/dcskit/internal/contract"
-	"github.com/dcskit/dcskit/openapi"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/server"
 	"github.com/dcskit/dcskit/signer"
 )
@@ -117,9 +116,7 @@ func FuzzRequestPath(f *testing.F) {
 	require.NoError(f, err)
 	require.NoError(f, s.LoadFixtureFile(fixtureFile))
 	h := s.Handler()
-	adminDoc, err := openapi.LoadAdmin(f.Context())
-	require.NoError(f, err)
-	check := contract.ForTest(f, adminDoc)
+	check := contracttest.New(f)
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, projectID, includeFailure string, sign bool) {
 		line := "GET /v2/" + projectID + "/instances/status?include_failure=" + includeFailure + " HTTP/1.1\r\nHost: dcs.test\r\n\r\n"

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
-	"github.com/dcskit/dcskit/internal/contract"
-	"github.com/dcskit/dcskit/openapi"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/server"
+	"github.com/dcskit/dcskit/servertest"
 )
 
 const (
@@ -26,11 +25,9 @@ const (
 )
 
 // checker validates responses against both the DCS and the admin spec.
-func checker(t *testing.T) *contract.Checker {
+func checker(t *testing.T) contracttest.Checker {
 	t.Helper()
-	adminDoc, err := openapi.LoadAdmin(context.Background())
-	require.NoError(t, err)
-	return contract.ForTest(t, adminDoc)
+	return contracttest.New(t)
 }
 
 // fake is a server under test and a way to send it requests whose every
@@ -55,7 +52,7 @@ var modes = []mode{
 
 func startListener(t *testing.T, opts server.Options) *fake {
 	t.Helper()
-	s := server.NewTest(t, opts)
+	s := servertest.New(t, opts)
 	c := &http.Client{Transport: checker(t).Transport(t, nil)}
 	return &fake{Server: s, base: s.URL(), do: c.Do}
 }

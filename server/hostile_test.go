@@ -18,6 +18,7 @@ import (
 
 	"github.com/dcskit/dcskit/internal/httpserve"
 	"github.com/dcskit/dcskit/server"
+	"github.com/dcskit/dcskit/servertest"
 	"github.com/dcskit/dcskit/signer"
 )
 
@@ -37,7 +38,7 @@ func TestHostileInput(t *testing.T) {
 	opts := server.Options{AccessKey: hostileAK, SecretKey: hostileSK}
 
 	// Through Start, as tests and `dcskit serve` run it...
-	started := server.NewTest(t, opts)
+	started := servertest.New(t, opts)
 	require.NoError(t, started.LoadFixtureFile(fixtureFile))
 	// ...and on a listener of its own, with a ReadHeaderTimeout short
 	// enough for the slow client to be cut off at once.

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -12,11 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
 const headerRequestID = "X-Request-Id"
@@ -142,99 +136,6 @@ func pathSegment(p string, i int) string {
 	}
 	seg, _, _ := strings.Cut(p, "/")
 	return seg
-}
-
-// validator checks requests against doc, unless validation is disabled.
-func (s *Server) validator(doc *openapi3.T) (middleware, error) {
-	doc.Servers = nil // match whatever host the fake listens on
-	// authenticate is the one judge of credentials. kin-openapi would only
-	// call a no-op for each scheme, after reading the body into memory.
-	doc.Security = nil
-	for _, item := range doc.Paths.Map() {
-		for _, op := range item.Operations() {
-			op.Security = nil
-		}
-	}
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		return nil, fmt.Errorf("server: %s: %w", doc.Info.Title, err)
-	}
-	routes := specRoutes(doc)
-	opts := &openapi3filter.Options{
-		SkipSettingDefaults: true,
-		// What WithCustomSchemaErrorFunc does, but made once: that
-		// option would make it again for every parameter of every request.
-		SchemaValidationOptions: []openapi3.SchemaValidationOption{
-			openapi3.SetSchemaErrorMessageCustomizer(func(e *openapi3.SchemaError) string {
-				return "/" + strings.Join(e.JSONPointer(), "/") + ": " + e.Reason
-			}),
-		},
-	}
-	return func(next http.Handler) http.Handler {
-		if s.opts.DisableValidation {
-			return next
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			route, params, err := findRoute(routes, router, r)
-			if err == nil {
-				err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
-					Request: r, PathParams: params, Route: route, Options: opts,
-				})
-			}
-			if err != nil {
-				s.writeError(w, r, &requestError{err})
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}, nil
-}
-
-// specRoute is an operation of the spec, found by its ServeMux pattern.
-type specRoute struct {
-	route  *routers.Route
-	params []string // names of the path parameters
-}
-
-// specRoutes maps the ServeMux pattern of each operation of doc, as the
-// generated code registers it ("GET /v2/{project_id}/instances/status"),
-// to its route.
-func specRoutes(doc *openapi3.T) map[string]specRoute {
-	routes := map[string]specRoute{}
-	for p, item := range doc.Paths.Map() {
-		var params []string
-		for seg := range strings.SplitSeq(p, "/") {
-			if name, ok := strings.CutPrefix(seg, "{"); ok {
-				params = append(params, strings.TrimSuffix(name, "}"))
-			}
-		}
-		for method, op := range item.Operations() {
-			routes[method+" "+p] = specRoute{&routers.Route{
-				Spec: doc, Path: p, PathItem: item, Method: method, Operation: op,
-			}, params}
-		}
-	}
-	return routes
-}
-
-// findRoute is the route of the operation that ServeMux routed r to, with
-// its path parameters, without routing r again. A path parameter holding
-// "/" (sent as %2F) goes through kin-openapi's router, as before, which
-// does not route it.
-func findRoute(routes map[string]specRoute, router routers.Router, r *http.Request) (*routers.Route, map[string]string, error) {
-	sr, ok := routes[r.Pattern]
-	if !ok {
-		return router.FindRoute(r)
-	}
-	params := make(map[string]string, len(sr.params))
-	for _, name := range sr.params {
-		v := r.PathValue(name)
-		if strings.Contains(v, "/") {
-			return router.FindRoute(r)
-		}
-		params[name] = v
-	}
-	return sr.route, params, nil
 }
 
 // observe gives every response an X-Request-Id, logs one line per request

@@ -20,6 +20,7 @@ import (
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/server"
+	"github.com/dcskit/dcskit/servertest"
 	"github.com/dcskit/dcskit/signer"
 )
 
@@ -49,11 +50,11 @@ func TestLoad(t *testing.T) {
 		require.Positive(t, n, "DCSKIT_SOAK")
 		scale = n
 	}
-	s := server.NewTest(t, server.Options{AccessKey: benchAK, SecretKey: benchSK})
+	s := servertest.New(t, server.Options{AccessKey: benchAK, SecretKey: benchSK})
 	var seedInsts []server.Instance
 	for i, p := range loadProjects {
-		for _, e := range dcs.Engines {
-			seedInsts = append(seedInsts, server.Instance{ProjectID: p, Engine: e, Status: dcs.Statuses[i]})
+		for _, e := range dcs.Engines() {
+			seedInsts = append(seedInsts, server.Instance{ProjectID: p, Engine: e, Status: dcs.Statuses()[i]})
 		}
 	}
 	_, err := s.Add(seedInsts...)
@@ -86,7 +87,7 @@ func TestLoad(t *testing.T) {
 				answered.Add(1)
 				for i := range counts.Total {
 					if counts.Total[i] != counts.Redis[i]+counts.Memcached[i] {
-						t.Errorf("client %d: %s: %s total %d != %d + %d", c, p, dcs.Statuses[i], counts.Total[i], counts.Redis[i], counts.Memcached[i])
+						t.Errorf("client %d: %s: %s total %d != %d + %d", c, p, dcs.Statuses()[i], counts.Total[i], counts.Redis[i], counts.Memcached[i])
 					}
 				}
 				n := counts.Total.Total()
@@ -107,8 +108,8 @@ func TestLoad(t *testing.T) {
 			if i%2 == 0 || len(ids) == 0 {
 				added, err := s.Add(server.Instance{
 					ProjectID: loadProjects[r.IntN(len(loadProjects))],
-					Engine:    dcs.Engines[r.IntN(2)],
-					Status:    dcs.Statuses[r.IntN(dcs.NumStatuses)],
+					Engine:    dcs.Engines()[r.IntN(2)],
+					Status:    dcs.Statuses()[r.IntN(dcs.NumStatuses)],
 				})
 				if err != nil {
 					writeErrors.Add(1)
@@ -116,7 +117,7 @@ func TestLoad(t *testing.T) {
 					continue
 				}
 				ids = append(ids, added[0].ID)
-			} else if err := s.SetStatus(ids[r.IntN(len(ids))], dcs.Statuses[r.IntN(dcs.NumStatuses)]); err != nil {
+			} else if err := s.SetStatus(ids[r.IntN(len(ids))], dcs.Statuses()[r.IntN(dcs.NumStatuses)]); err != nil {
 				writeErrors.Add(1)
 				t.Errorf("SetStatus: %v", err)
 			}

@@ -55,7 +55,7 @@ func TestEveryCounterAddsUp(t *testing.T) {
 	s, err := server.New(server.Options{})
 	require.NoError(t, err)
 	// Instance k of each status i: Redis gets i+1, Memcached 2*(i+1).
-	for i, st := range dcs.Statuses {
+	for i, st := range dcs.Statuses() {
 		for range i + 1 {
 			_, err := s.Add(server.Instance{ProjectID: "p", Engine: dcs.Redis, Status: st})
 			require.NoError(t, err)
@@ -72,7 +72,7 @@ func TestEveryCounterAddsUp(t *testing.T) {
 			_, err := f.Add(s.Instances("")...)
 			require.NoError(t, err)
 			got := f.counts(t, "p", "?include_failure=true")
-			for i, st := range dcs.Statuses {
+			for i, st := range dcs.Statuses() {
 				assert.Equal(t, int32(i+1), got.Redis[i], st)
 				assert.Equal(t, int32(2*(i+1)), got.Memcached[i], st)
 				assert.Equal(t, got.Redis[i]+got.Memcached[i], got.Total[i], st)
@@ -87,7 +87,7 @@ func TestEmptyAnswerCarriesEveryCounter(t *testing.T) {
 	f := startListener(t, server.Options{})
 	r := f.call(t, http.MethodGet, statusPath("nobody"), "")
 	require.Equal(t, http.StatusOK, r.status)
-	for _, st := range dcs.Statuses {
+	for _, st := range dcs.Statuses() {
 		assert.Equal(t, 3, strings.Count(string(r.body), `"`+st.Counter()+`":0`), st.Counter())
 	}
 }
@@ -309,10 +309,13 @@ func TestPanicBecomes500AndServerKeepsServing(t *testing.T) {
 	s, err := server.New(server.Options{Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
 	require.NoError(t, err)
 	var calls atomic.Int32
-	server.SetBeforeQuery(s, func() {
-		if calls.Add(1) == 1 {
-			panic("boom")
-		}
+	server.WrapRoutes(s, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				panic("boom")
+			}
+			next.ServeHTTP(w, r)
+		})
 	})
 	require.NoError(t, s.Start("127.0.0.1:0"))
 	t.Cleanup(func() { _ = s.Shutdown(t.Context()) })
@@ -337,7 +340,9 @@ func TestPanicStackOnlyAtDebugLevel(t *testing.T) {
 			var logs bytes.Buffer
 			s, err := server.New(server.Options{Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: level}))})
 			require.NoError(t, err)
-			server.SetBeforeQuery(s, func() { panic("boom") })
+			server.WrapRoutes(s, func(http.Handler) http.Handler {
+				return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
+			})
 			rec := httptest.NewRecorder()
 			s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, statusPath("p"), nil))
 			assert.Equal(t, http.StatusInternalServerError, rec.Code)
@@ -378,7 +383,7 @@ func TestConcurrentUse(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				added, err := f.Add(server.Instance{ProjectID: "p", Engine: dcs.Engines[w%2], Status: dcs.Creating})
+				added, err := f.Add(server.Instance{ProjectID: "p", Engine: dcs.Engines()[w%2], Status: dcs.Creating})
 				if !assert.NoError(t, err) {
 					return
 				}
@@ -428,4 +433,29 @@ func TestLogLinePerRequestWithoutSecrets(t *testing.T) {
 	for _, secret := range []string{token, sk, "deadbeef", "SDK-HMAC-SHA256"} {
 		assert.NotContains(t, logs.String(), secret)
 	}
+}
+
+// Servers share the parsed documents, nothing else: what one is told
+// never shows in another.
+func TestServersShareNoState(t *testing.T) {
+	t.Parallel()
+	a, err := server.New(server.Options{})
+	require.NoError(t, err)
+	b, err := server.New(server.Options{DisableValidation: true})
+	require.NoError(t, err)
+	_, err = a.Add(server.Instance{ProjectID: "p", Engine: dcs.Redis, Status: dcs.Running})
+	require.NoError(t, err)
+	a.InjectFault(server.Fault{Status: 503})
+	assert.Empty(t, b.Instances(""))
+
+	rec := httptest.NewRecorder()
+	b.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, statusPath("p"), nil))
+	assert.Equal(t, http.StatusOK, rec.Code, "a's fault is not b's")
+	rec = httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, statusPath("p"), nil))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	rec = httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, statusPath("p"), nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), `"running_count":1`)
 }

@@ -88,7 +88,7 @@ func checkInstance(in Instance) *InvalidError {
 	case !validProjectID(in.ProjectID):
 		return &InvalidError{Field: "project_id", Err: fmt.Errorf("%q is not %s", in.ProjectID, projectIDRule)}
 	case engineIndex(in.Engine) < 0:
-		return &InvalidError{Field: "engine", Valid: names(dcs.Engines), Err: fmt.Errorf("unknown engine %q", in.Engine)}
+		return &InvalidError{Field: "engine", Valid: names(dcs.Engines()), Err: fmt.Errorf("unknown engine %q", in.Engine)}
 	case in.Status.Index() < 0:
 		return invalidStatus(in.Status)
 	}
@@ -96,18 +96,18 @@ func checkInstance(in Instance) *InvalidError {
 }
 
 func invalidStatus(st dcs.Status) *InvalidError {
-	return &InvalidError{Field: "status", Valid: names(dcs.Statuses), Err: fmt.Errorf("unknown status %q", st)}
+	return &InvalidError{Field: "status", Valid: names(dcs.Statuses()), Err: fmt.Errorf("unknown status %q", st)}
 }
 
-func engineIndex(e dcs.Engine) int { return slices.Index(dcs.Engines, e) }
+func engineIndex(e dcs.Engine) int { return e.Index() }
 
 // state is the fake's data. It does no locking; store does.
 type state struct {
 	byID map[string]*record
 	// counters holds, per project, one dcs.Counters per engine (indexed
-	// like dcs.Engines), updated on every change so that a query costs the
+	// like dcs.Engines()), updated on every change so that a query costs the
 	// same however many instances there are.
-	counters map[string]*[2]dcs.Counters
+	counters map[string]*[dcs.NumEngines]dcs.Counters
 	seq      uint64
 	// pending holds the records with a scheduled change, next due first.
 	pending pendingHeap
@@ -130,7 +130,7 @@ func newState() *state {
 func (s *state) count(in Instance, delta int32) {
 	c := s.counters[in.ProjectID]
 	if c == nil {
-		c = new([2]dcs.Counters)
+		c = new([dcs.NumEngines]dcs.Counters)
 		s.counters[in.ProjectID] = c
 	}
 	c[engineIndex(in.Engine)][in.Status.Index()] += delta
@@ -184,15 +184,14 @@ func (s *state) add(insts []Instance, now time.Time) ([]Instance, error) {
 func (s *state) counts(projectID string, includeFailure bool) dcs.Counts {
 	var out dcs.Counts
 	if c := s.counters[projectID]; c != nil {
-		out.Redis, out.Memcached = c[0], c[1]
+		for i, counters := range out.PerEngine() {
+			*counters = c[i]
+			if !includeFailure {
+				counters[dcs.CreateFailed.Index()] = 0
+			}
+		}
 	}
-	if !includeFailure {
-		i := dcs.CreateFailed.Index()
-		out.Redis[i], out.Memcached[i] = 0, 0
-	}
-	for i := range out.Total {
-		out.Total[i] = out.Redis[i] + out.Memcached[i]
-	}
+	out.Total = out.EngineSum()
 	return out
 }
 

@@ -22,14 +22,14 @@ func fixtureOf(tb testing.TB, n int) []byte {
 		Count     int    `json:"count"`
 	}
 	var entries []entry
-	kinds := len(dcs.Engines) * dcs.NumStatuses
+	kinds := len(dcs.Engines()) * dcs.NumStatuses
 	for i := range kinds {
 		count := n / kinds
 		if i < n%kinds {
 			count++
 		}
 		if count > 0 {
-			entries = append(entries, entry{"p", string(dcs.Engines[i%2]), string(dcs.Statuses[i/2]), count})
+			entries = append(entries, entry{"p", string(dcs.Engines()[i%2]), string(dcs.Statuses()[i/2]), count})
 		}
 	}
 	b, err := json.Marshal(map[string]any{"instances": entries})

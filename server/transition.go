@@ -3,8 +3,6 @@ package server
 import (
 	"cmp"
 	"container/heap"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -26,9 +24,6 @@ type Transition struct {
 // maxChain bounds the length of a chain of Transitions (and so catches a
 // cyclic one).
 const maxChain = 100
-
-// transitionFields are the fields of a transition in a fixture.
-var transitionFields = []string{"status", "after", "then"}
 
 // checkTransition validates a chain; field is where it sits, such as
 // "becomes".
@@ -57,53 +52,6 @@ func (t *Transition) clone() *Transition {
 	c := *t
 	c.Then = t.Then.clone()
 	return &c
-}
-
-// parseTransition reads a fixture's transition as strictly as an entry:
-// every field known, status and after present, after a Go duration such
-// as "90s" or "1m30s".
-func parseTransition(raw json.RawMessage, field string, depth int) (*Transition, *InvalidError) {
-	if depth == maxChain {
-		return nil, &InvalidError{Field: field, Err: fmt.Errorf("a chain of more than %d changes", maxChain)}
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return nil, &InvalidError{Field: field, Err: errors.New("not a JSON object")}
-	}
-	if e := checkFields(fields, transitionFields); e != nil {
-		e.Field = field + "." + e.Field
-		return nil, e
-	}
-	var t Transition
-	for _, k := range transitionFields[:2] {
-		if _, ok := fields[k]; !ok {
-			return nil, &InvalidError{Field: field + "." + k, Err: errors.New("missing")}
-		}
-	}
-	var status, after string
-	if json.Unmarshal(fields["status"], &status) != nil {
-		return nil, &InvalidError{Field: field + ".status", Err: errors.New("not a string")}
-	}
-	if json.Unmarshal(fields["after"], &after) != nil {
-		return nil, &InvalidError{Field: field + ".after", Err: errors.New(`not a string such as "3s" or "1m30s"`)}
-	}
-	d, e := parseAfter(after, field)
-	if e != nil {
-		return nil, e
-	}
-	t.Status, t.After = dcs.Status(status), d
-	if raw, ok := fields["then"]; ok {
-		next, e := parseTransition(raw, field+".then", depth+1)
-		if e != nil {
-			return nil, e
-		}
-		t.Then = next
-	}
-	// The rest of the chain is checked by its own call.
-	if e := checkTransition(&Transition{Status: t.Status, After: t.After}, field); e != nil {
-		return nil, e
-	}
-	return &t, nil
 }
 
 // parseAfter reads the after of the transition at field.

@@ -157,7 +157,7 @@ func TestTransitionCancelled(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, tt.change(c))
 			c.clock.Advance(time.Minute)
-			for _, st := range dcs.Statuses {
+			for _, st := range dcs.Statuses() {
 				assert.Equal(t, tt.want[st], c.count(st), st)
 			}
 			assert.Zero(t, c.clock.live.Load(), "no timer left")
@@ -232,7 +232,7 @@ func TestTransitionsUnderLoad(t *testing.T) {
 	const n = 200
 	insts := make([]server.Instance, n)
 	for i := range insts {
-		insts[i] = server.Instance{ProjectID: "p", ID: fmt.Sprint(i), Engine: dcs.Engines[i%2], Status: dcs.Creating,
+		insts[i] = server.Instance{ProjectID: "p", ID: fmt.Sprint(i), Engine: dcs.Engines()[i%2], Status: dcs.Creating,
 			Becomes: &server.Transition{Status: dcs.Running, After: time.Duration(i%10) * time.Second}}
 	}
 	_, err := c.Add(insts...)
@@ -288,11 +288,11 @@ func TestAdminBecomes(t *testing.T) {
 			added := f.call(t, http.MethodPost, "/_fake/instances",
 				`{"instances":[{"project_id":"p","id":"a","engine":"Redis","status":"CREATING","becomes":{"status":"RUNNING","after":"3s"}}]}`).instances(t)
 			require.Len(t, added, 1)
-			assert.Equal(t, &admin.Transition{Status: admin.RUNNING, After: "3s"}, added[0].Becomes)
+			assert.Equal(t, &admin.Transition{Status: dcs.Running, After: "3s"}, added[0].Becomes)
 
 			clock.Advance(time.Second)
 			listed := f.call(t, http.MethodGet, "/_fake/instances", "").instances(t)
-			assert.Equal(t, &admin.Transition{Status: admin.RUNNING, After: "2s"}, listed[0].Becomes, "the time left")
+			assert.Equal(t, &admin.Transition{Status: dcs.Running, After: "2s"}, listed[0].Becomes, "the time left")
 
 			r := f.call(t, http.MethodPatch, "/_fake/instances/a",
 				`{"status":"RESTARTING","becomes":{"status":"RUNNING","after":"1m","then":{"status":"FROZEN","after":"1h"}}}`)
@@ -373,7 +373,7 @@ func BenchmarkQueryPending(b *testing.B) {
 			}
 			insts := make([]server.Instance, n)
 			for i := range insts {
-				insts[i] = server.Instance{ProjectID: "p", Engine: dcs.Engines[i%2], Status: dcs.Creating,
+				insts[i] = server.Instance{ProjectID: "p", Engine: dcs.Engines()[i%2], Status: dcs.Creating,
 					Becomes: &server.Transition{Status: dcs.Running, After: time.Duration(i+1) * time.Second}}
 			}
 			if _, err := s.Add(insts...); err != nil {

@@ -29,9 +29,9 @@ type Condition struct {
 // one-character prefixes.
 var ops = []string{">=", "<=", "==", "!=", ">", "<"}
 
-// ParseCondition parses "[engine.]<counter><op><number>", where counter is
-// a response field such as running_count (or just "running") and engine is
-// redis or memcached.
+// ParseCondition parses "[engine.]<status><op><number>", where status is a
+// status or its counter in any case (RUNNING, running, running_count) and
+// engine is an engine in any case (redis, Redis).
 func ParseCondition(s string) (Condition, error) {
 	var c Condition
 	text := strings.ReplaceAll(s, " ", "")
@@ -55,20 +55,12 @@ func ParseCondition(s string) (Condition, error) {
 	}
 	c.Value = v
 	if engine, counter, ok := strings.Cut(name, "."); ok {
-		for _, e := range dcs.Engines {
-			if e.Key() == engine {
-				c.Engine = e
-			}
-		}
-		if c.Engine == "" {
-			return c, fmt.Errorf("condition %q: unknown engine %q (valid: redis, memcached)", s, engine)
+		if c.Engine, ok = dcs.LookupEngine(engine); !ok {
+			return c, fmt.Errorf("condition %q: unknown engine %q (valid: %s)", s, engine, engineKeys())
 		}
 		name = counter
 	}
-	status, ok := dcs.StatusForCounter(name)
-	if !ok {
-		status, ok = dcs.StatusForCounter(name + "_count")
-	}
+	status, ok := dcs.LookupStatus(name)
 	if !ok {
 		return c, fmt.Errorf("condition %q: unknown counter %q (valid: %s)", s, name, counterNames())
 	}
@@ -77,16 +69,26 @@ func ParseCondition(s string) (Condition, error) {
 }
 
 func counterNames() string {
-	names := make([]string, len(dcs.Statuses))
-	for i, s := range dcs.Statuses {
-		names[i] = s.Counter()
+	var names []string
+	for _, s := range dcs.Statuses() {
+		names = append(names, s.Counter())
 	}
 	return strings.Join(names, ", ")
 }
 
-// Holds reports whether the condition is true of counts.
+func engineKeys() string {
+	var names []string
+	for _, e := range dcs.Engines() {
+		names = append(names, e.Key())
+	}
+	return strings.Join(names, ", ")
+}
+
+// Holds reports whether the condition is true of counts. A condition
+// without an engine holds of the sum over the engines, not of the API's
+// own totals, which the client passes on as they came.
 func (c Condition) Holds(counts dcs.Counts) bool {
-	counters := counts.Total
+	counters := counts.EngineSum()
 	if c.Engine != "" {
 		counters = counts.Engine(c.Engine)
 	}
@@ -151,8 +153,9 @@ type Options struct {
 }
 
 // ErrFailures is returned, wrapped in a *StopError, when FailOnError is set
-// and instances are in ERROR or CREATEFAILED.
-var ErrFailures = errors.New("instances in ERROR or CREATEFAILED")
+// and instances are in a failure status (ERROR, CREATEFAILED: see
+// dcs.Status.Failure).
+var ErrFailures = errors.New("instances failed")
 
 // StopError ends a wait that did not settle. Last holds the last counts
 // seen, if any poll succeeded.
@@ -214,8 +217,7 @@ func Wait(ctx context.Context, opts Options) (dcs.Counts, error) {
 			if opts.FailOnError && failures(counts) > 0 {
 				p.Done = true
 				report(opts, p)
-				return counts, stop(polls, fmt.Errorf("%w: %d in ERROR, %d in CREATEFAILED", ErrFailures,
-					counts.Total.Get(dcs.Error), counts.Total.Get(dcs.CreateFailed)))
+				return counts, stop(polls, fmt.Errorf("%w: %s", ErrFailures, failureSummary(counts)))
 			}
 			if settled(counts, opts.Until) {
 				p.Done = true
@@ -236,13 +238,24 @@ func report(opts Options, p Poll) {
 	}
 }
 
-func failures(c dcs.Counts) int64 {
-	return int64(c.Total.Get(dcs.Error)) + int64(c.Total.Get(dcs.CreateFailed))
+func failures(c dcs.Counts) int64 { return c.EngineSum().Failures() }
+
+// failureSummary lists the failure statuses that have instances, such as
+// "2 in ERROR, 1 in CREATEFAILED".
+func failureSummary(c dcs.Counts) string {
+	sum := c.EngineSum()
+	var parts []string
+	for i, s := range dcs.Statuses() {
+		if s.Failure() && sum[i] > 0 {
+			parts = append(parts, fmt.Sprintf("%d in %s", sum[i], s))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func settled(c dcs.Counts, until []Condition) bool {
 	if len(until) == 0 {
-		return c.Total.Transitional() == 0
+		return c.EngineSum().Transitional() == 0
 	}
 	for _, cond := range until {
 		if !cond.Holds(c) {
@@ -256,8 +269,9 @@ func settled(c dcs.Counts, until []Condition) bool {
 // where instances have settled, zeros left out.
 func Summary(c dcs.Counts) string {
 	var moving, settledParts []string
-	for i, s := range dcs.Statuses {
-		n := c.Total[i]
+	sum := c.EngineSum()
+	for i, s := range dcs.Statuses() {
+		n := sum[i]
 		if n == 0 {
 			continue
 		}

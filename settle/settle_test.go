@@ -42,7 +42,7 @@ func TestParseCondition(t *testing.T) {
 		{in: "running_count=>2", err: "unknown operator"},
 		{in: "running_count", err: "want <counter><op><number>"},
 		{in: ">=3", err: "want <counter><op><number>"},
-		{in: "deleting_count>0", err: "unknown counter"},
+		{in: "closing_count>0", err: "unknown counter"},
 		{in: "kafka.running>0", err: "unknown engine"},
 		{in: "running>=-1", err: "non-negative"},
 		{in: "running>=1x", err: "not a non-negative whole number"},

@@ -50,7 +50,7 @@ func runDemo(ctx context.Context, e *env) error {
 		_ = srv.Shutdown(ctx)
 	}()
 	var insts []server.Instance
-	for _, eng := range dcs.Engines {
+	for _, eng := range dcs.Engines() {
 		for st, n := range demoSeed {
 			for range n {
 				insts = append(insts, server.Instance{ProjectID: demoProject, Engine: eng, Status: st})

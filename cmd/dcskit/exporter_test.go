@@ -43,7 +43,7 @@ func instances(t *testing.T, families map[string]*dto.MetricFamily) dcs.Counts {
 	t.Helper()
 	mf := families[exporter.MetricInstances]
 	require.NotNil(t, mf)
-	require.Len(t, mf.GetMetric(), len(dcs.Engines)*dcs.NumStatuses)
+	require.Len(t, mf.GetMetric(), len(dcs.Engines())*dcs.NumStatuses)
 	var got dcs.Counts
 	for _, m := range mf.GetMetric() {
 		labels := map[string]string{}

@@ -12,8 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/client"
-	"github.com/dcskit/dcskit/internal/contract"
-	"github.com/dcskit/dcskit/openapi"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/server"
 )
 
@@ -39,9 +38,7 @@ func startFake(t *testing.T, fixture string) *fakeDCS {
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) }) // stops the fake's timer
 	f.Server = s
 	require.NoError(t, s.LoadFixture("test fixture", strings.NewReader(fixture)))
-	adminDoc, err := openapi.LoadAdmin(t.Context())
-	require.NoError(t, err)
-	checked := contract.ForTest(t, adminDoc).Handler(t, s.Handler())
+	checked := contracttest.New(t).Handler(t, s.Handler())
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/_fake/") {
 			f.queries.Add(1)

@@ -16,8 +16,7 @@ import (
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
-	"github.com/dcskit/dcskit/internal/contract"
-	"github.com/dcskit/dcskit/openapi"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/signer"
 )
 
@@ -34,9 +33,7 @@ func startServe(t *testing.T, args ...string) *running {
 
 func contractClient(t *testing.T) *http.Client {
 	t.Helper()
-	adminDoc, err := openapi.LoadAdmin(t.Context())
-	require.NoError(t, err)
-	return &http.Client{Transport: contract.ForTest(t, adminDoc).Transport(t, nil)}
+	return &http.Client{Transport: contracttest.New(t).Transport(t, nil)}
 }
 
 func TestServe(t *testing.T) {

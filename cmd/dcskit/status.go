@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -74,12 +75,30 @@ mistake in the command line or the configuration.`,
 // total. Rows that are zero everywhere are left out unless all is set.
 func writeTable(w io.Writer, c dcs.Counts, all bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tREDIS\tMEMCACHED\tTOTAL")
-	for _, s := range dcs.Statuses {
-		r, m, t := c.Redis.Get(s), c.Memcached.Get(s), c.Total.Get(s)
-		if all || r != 0 || m != 0 || t != 0 {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", s, r, m, t)
+	engines := dcs.Engines()
+	fmt.Fprint(tw, "STATUS")
+	for _, e := range engines {
+		fmt.Fprint(tw, "\t"+strings.ToUpper(e.Key()))
+	}
+	fmt.Fprintln(tw, "\tTOTAL")
+	for _, s := range dcs.Statuses() {
+		row := []int32{}
+		nonzero := false
+		for _, e := range engines {
+			row = append(row, c.Engine(e).Get(s))
 		}
+		row = append(row, c.Total.Get(s))
+		for _, n := range row {
+			nonzero = nonzero || n != 0
+		}
+		if !all && !nonzero {
+			continue
+		}
+		fmt.Fprint(tw, s)
+		for _, n := range row {
+			fmt.Fprintf(tw, "\t%d", n)
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

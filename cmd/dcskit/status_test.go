@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/dcs"
 )
 
 const (
@@ -87,7 +89,7 @@ func TestStatusTable(t *testing.T) {
 
 	r = runCLI(t, nil, credsEnv("HUAWEICLOUD_SDK_PROJECT_ID", "p2"), "status", "--endpoint", srv.URL, "--all")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Len(t, rows(r.stdout), 1+13)
+	assert.Len(t, rows(r.stdout), 1+len(dcs.Statuses()))
 	assert.Contains(t, rows(r.stdout), []string{"PAYING", "0", "0", "0"})
 	assert.Equal(t, "/v2/p2/instances/status", last().URL.Path)
 	assert.Empty(t, last().URL.RawQuery)
@@ -103,7 +105,7 @@ func TestStatusJSON(t *testing.T) {
 	assert.EqualValues(t, 16, got["running_count"])
 	assert.EqualValues(t, 0, got["restoring_count"])
 	assert.EqualValues(t, 22, got["memcached"].(map[string]any)["createfailed_count"])
-	assert.Len(t, got, 15, "13 counters and two engines")
+	assert.Len(t, got, len(dcs.Statuses())+len(dcs.Engines()), "every counter and every engine")
 }
 
 func TestStatusEndpointFromEnv(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/internal/clock"
-	"github.com/dcskit/dcskit/server"
 	"github.com/dcskit/dcskit/settle"
 )
 
@@ -73,7 +72,7 @@ the command line or the configuration.`,
 		}
 		clk := e.clock
 		if clk == nil {
-			clk = systemClock{}
+			clk = systemClock{clock.System}
 		}
 		ctx, cancel := withTimeout(cmd.Context(), clk, conn.timeout)
 		defer cancel()
@@ -136,15 +135,13 @@ func isTerminal(w io.Writer) bool {
 // server's ManualClock, moved forward by Sleep, so that a wait of minutes
 // for the fake's scheduled changes takes none.
 type waitClock interface {
-	server.Clock
+	clock.Clock
 	Sleep(ctx context.Context, d time.Duration) error
 }
 
 // systemClock is the real time.
-type systemClock struct{}
+type systemClock struct{ clock.Clock }
 
-func (systemClock) Now() time.Time                                   { return time.Now() }
-func (systemClock) AfterFunc(d time.Duration, f func()) server.Timer { return time.AfterFunc(d, f) }
 func (systemClock) Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, d) }
 
 // withTimeout is context.WithTimeout on clk: when d has passed, ctx is

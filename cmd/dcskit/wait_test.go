@@ -110,7 +110,7 @@ func TestWaitFailOnError(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Empty(t, r.stdout)
 	assert.Contains(t, r.stderr, "2026-05-01T12:00:20Z moving: creating 3; createfailed 1\nlast counts:\n")
-	assert.Contains(t, r.stderr, "dcskit: instances in ERROR or CREATEFAILED: 0 in ERROR, 1 in CREATEFAILED\n")
+	assert.Contains(t, r.stderr, "dcskit: instances failed: 1 in CREATEFAILED\n")
 	assert.Equal(t, int32(3), f.queries.Load(), "stops at the first poll that sees a failure")
 	assert.Equal(t, epoch.Add(20*time.Second), f.clock.Now())
 
@@ -125,7 +125,7 @@ func TestWaitRejectedAtOnce(t *testing.T) {
 	r := runEnv(t, nil, env, waitArgs(f)...)
 	assert.Equal(t, 1, r.code)
 	assert.Empty(t, r.stdout)
-	assert.Contains(t, r.stderr, "poll failed: instance status: HTTP 401")
+	assert.Contains(t, r.stderr, "poll failed: HTTP 401")
 	assert.Contains(t, r.stderr, "APIGW.0301")
 	assert.NotContains(t, r.stderr, "last counts")
 	assert.NotContains(t, r.stderr, testSK)
@@ -153,7 +153,7 @@ func TestWaitRetriesTransientFailures(t *testing.T) {
 			r := runEnv(t, nil, f.env(credsEnv()), waitArgs(f)...)
 			require.Equal(t, 0, r.code, r.stderr)
 			assert.Contains(t, r.stdout, "RUNNING")
-			assert.Equal(t, tt.failed, strings.Count(r.stderr, "poll failed, trying again: instance status: after 3 attempts: HTTP 503"), r.stderr)
+			assert.Equal(t, tt.failed, strings.Count(r.stderr, "poll failed, trying again: after 3 attempts: HTTP 503"), r.stderr)
 			assert.Equal(t, tt.queries, f.queries.Load())
 		})
 	}

@@ -13,26 +13,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/oapi-codegen/runtime"
 )
-
-// Defines values for Engine.
-const (
-	Memcached Engine = "Memcached"
-	Redis     Engine = "Redis"
-)
-
-// Valid indicates whether the value is a known member of the Engine enum.
-func (e Engine) Valid() bool {
-	switch e {
-	case Memcached:
-		return true
-	case Redis:
-		return true
-	default:
-		return false
-	}
-}
 
 // Defines values for HealthStatus.
 const (
@@ -49,59 +32,14 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
-// Defines values for Status.
-const (
-	CREATEFAILED Status = "CREATEFAILED"
-	CREATING     Status = "CREATING"
-	ERROR        Status = "ERROR"
-	EXTENDING    Status = "EXTENDING"
-	FLUSHING     Status = "FLUSHING"
-	FREEZING     Status = "FREEZING"
-	FROZEN       Status = "FROZEN"
-	MIGRATING    Status = "MIGRATING"
-	PAYING       Status = "PAYING"
-	RESTARTING   Status = "RESTARTING"
-	RESTORING    Status = "RESTORING"
-	RUNNING      Status = "RUNNING"
-	UPGRADING    Status = "UPGRADING"
-)
-
-// Valid indicates whether the value is a known member of the Status enum.
-func (e Status) Valid() bool {
-	switch e {
-	case CREATEFAILED:
-		return true
-	case CREATING:
-		return true
-	case ERROR:
-		return true
-	case EXTENDING:
-		return true
-	case FLUSHING:
-		return true
-	case FREEZING:
-		return true
-	case FROZEN:
-		return true
-	case MIGRATING:
-		return true
-	case PAYING:
-		return true
-	case RESTARTING:
-		return true
-	case RESTORING:
-		return true
-	case RUNNING:
-		return true
-	case UPGRADING:
-		return true
-	default:
-		return false
-	}
-}
-
-// Engine defines model for Engine.
-type Engine string
+// Engine A cache engine as the DCS API spells it. The values are those of
+// dcs.yaml (the properties of InstanceStatusCounts marked
+// x-dcskit-engine): the fake fills this enum in from there when it
+// loads this document, and serves the result at
+// /_fake/openapi/admin.yaml.
+//
+// Example: Redis
+type Engine = dcs.Engine
 
 // ErrorResponse The same body as dcs.yaml's ErrorResponse (a test pins them
 // together): the fake answers every error alike.
@@ -128,11 +66,13 @@ type Fault struct {
 	Times *int `json:"times,omitempty"`
 }
 
-// Fixture The fixture file format of `dcskit serve --fixture`. The fake parses
-// it strictly: an unknown field, engine or status, a missing
-// project_id, a count out of range or a bad duration is an error
-// naming the entry.
-type Fixture = json.RawMessage
+// Fixture The fixture file format of `dcskit serve --fixture`. The fake
+// checks it against this schema, wherever it comes from: an unknown
+// field, engine or status, a missing project_id, a count out of range
+// or a bad duration is an error naming the entry.
+type Fixture struct {
+	Instances []FixtureEntry `json:"instances"`
+}
 
 // FixtureEntry defines model for FixtureEntry.
 type FixtureEntry struct {
@@ -141,16 +81,35 @@ type FixtureEntry struct {
 	Becomes *Transition `json:"becomes,omitempty"`
 
 	// Count How many instances this entry stands for.
-	Count  *int   `json:"count,omitempty"`
+	Count *int `json:"count,omitempty"`
+
+	// Engine A cache engine as the DCS API spells it. The values are those of
+	// dcs.yaml (the properties of InstanceStatusCounts marked
+	// x-dcskit-engine): the fake fills this enum in from there when it
+	// loads this document, and serves the result at
+	// /_fake/openapi/admin.yaml.
+	//
+	//
+	// Example: Redis
 	Engine Engine `json:"engine"`
 
 	// Id Generated when absent. Only with a count of 1.
 	Id *string `json:"id,omitempty"`
 
 	// Name Generated when absent.
-	Name      *string `json:"name,omitempty"`
-	ProjectId string  `json:"project_id"`
-	Status    Status  `json:"status"`
+	Name *string `json:"name,omitempty"`
+
+	// ProjectId 1 to 64 letters, digits, '-' or '_'.
+	ProjectId string `json:"project_id"`
+
+	// Status An instance status as the DCS API spells it: one per counter of
+	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
+	// The fake fills this enum in from dcs.yaml when it loads this
+	// document, and serves the result at /_fake/openapi/admin.yaml.
+	//
+	//
+	// Example: RUNNING
+	Status Status `json:"status"`
 }
 
 // Health defines model for Health.
@@ -165,12 +124,29 @@ type HealthStatus string
 type Instance struct {
 	// Becomes A scheduled change of status. In an Instance the fake returns,
 	// `after` is the time left.
-	Becomes   *Transition `json:"becomes,omitempty"`
-	Engine    Engine      `json:"engine"`
-	Id        string      `json:"id"`
-	Name      string      `json:"name"`
-	ProjectId string      `json:"project_id"`
-	Status    Status      `json:"status"`
+	Becomes *Transition `json:"becomes,omitempty"`
+
+	// Engine A cache engine as the DCS API spells it. The values are those of
+	// dcs.yaml (the properties of InstanceStatusCounts marked
+	// x-dcskit-engine): the fake fills this enum in from there when it
+	// loads this document, and serves the result at
+	// /_fake/openapi/admin.yaml.
+	//
+	//
+	// Example: Redis
+	Engine    Engine `json:"engine"`
+	Id        string `json:"id"`
+	Name      string `json:"name"`
+	ProjectId string `json:"project_id"`
+
+	// Status An instance status as the DCS API spells it: one per counter of
+	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
+	// The fake fills this enum in from dcs.yaml when it loads this
+	// document, and serves the result at /_fake/openapi/admin.yaml.
+	//
+	//
+	// Example: RUNNING
+	Status Status `json:"status"`
 }
 
 // InstanceList defines model for InstanceList.
@@ -183,21 +159,42 @@ type InstanceUpdate struct {
 	// Becomes A scheduled change of status. In an Instance the fake returns,
 	// `after` is the time left.
 	Becomes *Transition `json:"becomes,omitempty"`
-	Status  *Status     `json:"status,omitempty"`
+
+	// Status An instance status as the DCS API spells it: one per counter of
+	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
+	// The fake fills this enum in from dcs.yaml when it loads this
+	// document, and serves the result at /_fake/openapi/admin.yaml.
+	//
+	//
+	// Example: RUNNING
+	Status *Status `json:"status,omitempty"`
 }
 
-// Status defines model for Status.
-type Status string
+// Status An instance status as the DCS API spells it: one per counter of
+// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
+// The fake fills this enum in from dcs.yaml when it loads this
+// document, and serves the result at /_fake/openapi/admin.yaml.
+//
+// Example: RUNNING
+type Status = dcs.Status
 
 // Transition A scheduled change of status. In an Instance the fake returns,
 // `after` is the time left.
 type Transition struct {
-	// After How long until the change, as a Go duration ("3s", "1m30s"): from
-	// when it is scheduled, or, in a `then`, from the change before.
+	// After A Go duration such as "3s" or "1m30s". How long until the change:
+	// from when it is scheduled, or, in a `then`, from the change before.
 	//
 	//
 	// Example: 3s
-	After  string `json:"after"`
+	After string `json:"after"`
+
+	// Status An instance status as the DCS API spells it: one per counter of
+	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
+	// The fake fills this enum in from dcs.yaml when it loads this
+	// document, and serves the result at /_fake/openapi/admin.yaml.
+	//
+	//
+	// Example: RUNNING
 	Status Status `json:"status"`
 
 	// Then A scheduled change of status. In an Instance the fake returns,

@@ -1,18 +1,16 @@
 // Package contract checks HTTP responses against dcskit's OpenAPI
-// documents with kin-openapi. Tests use it so that every response the fake
-// server produces, errors included, is held to the spec.
+// documents with kin-openapi. Tests use it, through contracttest, so that
+// every response the fake server produces, errors included, is held to the
+// spec.
 package contract
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"testing"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -22,11 +20,11 @@ import (
 	"github.com/dcskit/dcskit/openapi"
 )
 
-// Checker validates responses against one or more OpenAPI documents.
-// A response to a request that no document routes (an unknown path or a
-// method the path does not have) must be a DCS ErrorResponse, or for a 401
-// the API gateway's GatewayErrorResponse: the gateway authenticates before
-// anything is routed.
+// Checker validates responses against the DCS document and the admin
+// document. A response to a request that neither routes (an unknown path
+// or a method the path does not have) must be a DCS ErrorResponse, or for
+// a 401 the API gateway's GatewayErrorResponse: the gateway authenticates
+// before anything is routed. A Checker never changes once made.
 type Checker struct {
 	routers       []routers.Router
 	errSchema     *openapi3.Schema
@@ -34,10 +32,17 @@ type Checker struct {
 	options       *openapi3filter.Options
 }
 
-// New returns a Checker for the DCS document and any extra documents.
-// Servers are ignored when routing, so any host matches.
-func New(ctx context.Context, extra ...*openapi3.T) (*Checker, error) {
+// New returns the Checker of this process: both documents are parsed once
+// and shared. Servers are ignored when routing, so any host matches.
+func New() (*Checker, error) { return shared() }
+
+var shared = sync.OnceValues(func() (*Checker, error) {
+	ctx := context.Background()
 	dcs, err := openapi.LoadDCS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := openapi.LoadAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +62,7 @@ func New(ctx context.Context, extra ...*openapi3.T) (*Checker, error) {
 		return nil, errors.New("contract: dcs.yaml has no GatewayErrorResponse schema")
 	}
 	c.gatewaySchema = ref.Value
-	for _, doc := range append([]*openapi3.T{dcs}, extra...) {
+	for _, doc := range []*openapi3.T{dcs, admin} {
 		doc.Servers = nil
 		r, err := legacy.NewRouter(doc)
 		if err != nil {
@@ -66,7 +71,7 @@ func New(ctx context.Context, extra ...*openapi3.T) (*Checker, error) {
 		c.routers = append(c.routers, r)
 	}
 	return c, nil
-}
+})
 
 // CheckResponse validates one response to req.
 func (c *Checker) CheckResponse(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
@@ -115,71 +120,4 @@ func (c *Checker) checkUnrouted(req *http.Request, status int, header http.Heade
 		return fmt.Errorf("%s: body is not a valid %s: %w", where, name, err)
 	}
 	return nil
-}
-
-// ForTest returns a Checker for the DCS document and extra documents, or
-// stops the test.
-func ForTest(tb testing.TB, extra ...*openapi3.T) *Checker {
-	tb.Helper()
-	c, err := New(context.Background(), extra...)
-	if err != nil {
-		tb.Fatalf("contract: %v", err)
-	}
-	return c
-}
-
-// Transport returns a RoundTripper that validates every response it
-// carries and reports a violation as a test error. The caller still gets
-// the response, with its body intact.
-func (c *Checker) Transport(tb testing.TB, next http.RoundTripper) http.RoundTripper {
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		resp, err := next.RoundTrip(req)
-		if err != nil {
-			return resp, err
-		}
-		body, rerr := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		if rerr != nil {
-			return resp, nil // the caller sees the short body; nothing to validate
-		}
-		if err := c.CheckResponse(req.Context(), req, resp.StatusCode, resp.Header, body); err != nil {
-			tb.Errorf("contract: %v\nbody: %s", err, truncate(body))
-		}
-		return resp, nil
-	})
-}
-
-// Handler wraps h so that every response it writes is validated; a
-// violation is reported as a test error.
-func (c *Checker) Handler(tb testing.TB, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		res := rec.Result()
-		body := rec.Body.Bytes()
-		if err := c.CheckResponse(r.Context(), r, res.StatusCode, res.Header, body); err != nil {
-			tb.Errorf("contract: %v\nbody: %s", err, truncate(body))
-		}
-		for k, v := range res.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(res.StatusCode)
-		_, _ = w.Write(body)
-	})
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func truncate(b []byte) []byte {
-	const max = 512
-	if len(b) > max {
-		return append(b[:max:max], "..."...)
-	}
-	return b
 }

@@ -14,20 +14,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/gen"
-	"github.com/dcskit/dcskit/internal/contract"
+	"github.com/dcskit/dcskit/gen/dcsserver"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 )
 
 // tinyServer is the smallest StrictServerInterface: the page's example for
 // project "p1", a 400 for anything else.
 type tinyServer struct{ example gen.InstanceStatusCounts }
 
-var _ gen.StrictServerInterface = tinyServer{}
+var _ dcsserver.StrictServerInterface = tinyServer{}
 
-func (s tinyServer) ListNumberOfInstancesInDifferentStatus(_ context.Context, req gen.ListNumberOfInstancesInDifferentStatusRequestObject) (gen.ListNumberOfInstancesInDifferentStatusResponseObject, error) {
+func (s tinyServer) ListNumberOfInstancesInDifferentStatus(_ context.Context, req dcsserver.ListNumberOfInstancesInDifferentStatusRequestObject) (dcsserver.ListNumberOfInstancesInDifferentStatusResponseObject, error) {
 	if req.ProjectId != "p1" {
-		return gen.ListNumberOfInstancesInDifferentStatus400JSONResponse{ErrorCode: "111400002", ErrorMsg: "invalid project ID"}, nil
+		return dcsserver.ListNumberOfInstancesInDifferentStatus400JSONResponse{ErrorCode: "111400002", ErrorMsg: "invalid project ID"}, nil
 	}
-	return gen.ListNumberOfInstancesInDifferentStatus200JSONResponse(s.example), nil
+	return dcsserver.ListNumberOfInstancesInDifferentStatus200JSONResponse(s.example), nil
 }
 
 func newTinyServer(t *testing.T) *httptest.Server {
@@ -36,7 +37,7 @@ func newTinyServer(t *testing.T) *httptest.Server {
 	require.NoError(t, err)
 	var s tinyServer
 	require.NoError(t, json.Unmarshal(data, &s.example))
-	srv := httptest.NewServer(gen.Handler(gen.NewStrictHandler(s, nil)))
+	srv := httptest.NewServer(dcsserver.Handler(dcsserver.NewStrictHandler(s, nil)))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -44,7 +45,7 @@ func newTinyServer(t *testing.T) *httptest.Server {
 func TestGeneratedStrictServerAnswersWithinContract(t *testing.T) {
 	t.Parallel()
 	srv := newTinyServer(t)
-	checker := contract.ForTest(t)
+	checker := contracttest.New(t)
 
 	c, err := gen.NewClientWithResponses(srv.URL, gen.WithHTTPClient(&http.Client{Transport: checker.Transport(t, nil)}))
 	require.NoError(t, err)
@@ -55,7 +56,7 @@ func TestGeneratedStrictServerAnswersWithinContract(t *testing.T) {
 	require.Equal(t, http.StatusOK, ok.StatusCode())
 	require.NotNil(t, ok.JSON200)
 	assert.Equal(t, int32(16), ok.JSON200.RunningCount)
-	assert.Equal(t, int32(44), ok.JSON200.CreatefailedCount)
+	assert.Equal(t, int32(44), ok.JSON200.CreateFailedCount)
 	req := httptest.NewRequest(http.MethodGet, srv.URL+"/v2/p1/instances/status?include_failure=true", nil)
 	assert.NoError(t, checker.CheckResponse(context.Background(), req, ok.StatusCode(), ok.HTTPResponse.Header, ok.Body))
 
@@ -68,7 +69,7 @@ func TestGeneratedStrictServerAnswersWithinContract(t *testing.T) {
 
 func TestCheckerRejectsWhatTheSpecForbids(t *testing.T) {
 	t.Parallel()
-	checker := contract.ForTest(t)
+	checker := contracttest.New(t)
 	statusURL := "http://dcs.example/v2/p1/instances/status"
 	jsonHeader := http.Header{"Content-Type": []string{"application/json"}}
 	textHeader := http.Header{"Content-Type": []string{"text/plain; charset=utf-8"}}
@@ -123,7 +124,7 @@ func (r *recordingTB) Helper()                           {}
 
 func TestTransportAndHandlerReportViolations(t *testing.T) {
 	t.Parallel()
-	checker := contract.ForTest(t)
+	checker := contracttest.New(t)
 	plain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", http.StatusInternalServerError)
 	})
