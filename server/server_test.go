@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -458,4 +461,30 @@ func TestServersShareNoState(t *testing.T) {
 	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, statusPath("p"), nil))
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Body.String(), `"running_count":1`)
+}
+
+// The fake's secret key and token never show, however Options is printed.
+func TestOptionsNeverRevealSecrets(t *testing.T) {
+	t.Parallel()
+	const sk, token = "needle-secret-key-7f3a", "needle-token-91c2"
+	opts := server.Options{AccessKey: "FAKEACCESSKEY", SecretKey: sk, Token: token, Now: time.Now}
+	var text, js bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("opts", "opts", opts)
+	slog.New(slog.NewJSONHandler(&js, nil)).Info("opts", "opts", opts, "ptr", &opts)
+	data, err := json.Marshal(struct {
+		O server.Options
+		P *server.Options
+	}{opts, &opts})
+	require.NoError(t, err)
+	outputs := []string{text.String(), js.String(), string(data), opts.String()}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+		outputs = append(outputs, fmt.Sprintf(verb, opts), fmt.Sprintf(verb, &opts))
+	}
+	for _, out := range outputs {
+		assert.NotContains(t, out, sk)
+		assert.NotContains(t, out, token)
+	}
+	assert.Contains(t, opts.String(), "AccessKey:FAKEACCESSKEY")
+	assert.Contains(t, opts.String(), "SecretKey:REDACTED")
+	assert.Contains(t, string(data), `"Token":"REDACTED"`)
 }

@@ -84,15 +84,20 @@ func engineKeys() string {
 	return strings.Join(names, ", ")
 }
 
-// Holds reports whether the condition is true of counts. A condition
-// without an engine holds of the sum over the engines, not of the API's
-// own totals, which the client passes on as they came.
-func (c Condition) Holds(counts dcs.Counts) bool {
+// Current is the number the condition compares: the counter of one
+// engine, or for a condition without an engine the sum over the engines
+// (not the API's own totals, which the client passes on as they came).
+func (c Condition) Current(counts dcs.Counts) int64 {
 	counters := counts.EngineSum()
 	if c.Engine != "" {
 		counters = counts.Engine(c.Engine)
 	}
-	n := int64(counters.Get(c.Status))
+	return int64(counters.Get(c.Status))
+}
+
+// Holds reports whether the condition is true of counts.
+func (c Condition) Holds(counts dcs.Counts) bool {
+	n := c.Current(counts)
 	switch c.Op {
 	case ">=":
 		return n >= c.Value
@@ -158,9 +163,10 @@ type Options struct {
 var ErrFailures = errors.New("instances failed")
 
 // StopError ends a wait that did not settle. Last holds the last counts
-// seen, if any poll succeeded.
+// seen, if any poll succeeded, and Unmet what was still wanted of them.
 type StopError struct {
 	Last    *dcs.Counts
+	Unmet   []string // each unmet condition with its current value, or what is still moving
 	Polls   int
 	Elapsed time.Duration
 	Err     error // context.DeadlineExceeded, context.Canceled, ErrFailures or the API error
@@ -169,7 +175,14 @@ type StopError struct {
 func (e *StopError) Error() string {
 	switch {
 	case errors.Is(e.Err, context.DeadlineExceeded):
-		return fmt.Sprintf("timed out after %s and %d polls", e.Elapsed.Round(time.Second), e.Polls)
+		msg := fmt.Sprintf("timed out after %s and %d polls", e.Elapsed.Round(time.Second), e.Polls)
+		if e.Last == nil {
+			return msg + " without one successful answer"
+		}
+		if len(e.Unmet) > 0 {
+			msg += "; not yet: " + strings.Join(e.Unmet, ", ")
+		}
+		return msg
 	case errors.Is(e.Err, ErrFailures):
 		return e.Err.Error()
 	}
@@ -197,7 +210,11 @@ func Wait(ctx context.Context, opts Options) (dcs.Counts, error) {
 	start := opts.Now()
 	var last *dcs.Counts
 	stop := func(polls int, err error) error {
-		return &StopError{Last: last, Polls: polls, Elapsed: opts.Now().Sub(start), Err: err}
+		e := &StopError{Last: last, Polls: polls, Elapsed: opts.Now().Sub(start), Err: err}
+		if last != nil {
+			e.Unmet = unmet(*last, opts.Until)
+		}
+		return e
 	}
 	for polls := 1; ; polls++ {
 		if err := ctx.Err(); err != nil {
@@ -253,6 +270,28 @@ func failureSummary(c dcs.Counts) string {
 	return strings.Join(parts, ", ")
 }
 
+// unmet lists what keeps c from settling: each condition that does not
+// hold, with its current value, or without conditions the statuses still
+// moving.
+func unmet(c dcs.Counts, until []Condition) []string {
+	var out []string
+	if len(until) == 0 {
+		sum := c.EngineSum()
+		for i, s := range dcs.Statuses() {
+			if s.Transitional() && sum[i] > 0 {
+				out = append(out, fmt.Sprintf("%s %d", s.Name(), sum[i]))
+			}
+		}
+		return out
+	}
+	for _, cond := range until {
+		if !cond.Holds(c) {
+			out = append(out, fmt.Sprintf("%s (is %d)", cond, cond.Current(c)))
+		}
+	}
+	return out
+}
+
 func settled(c dcs.Counts, until []Condition) bool {
 	if len(until) == 0 {
 		return c.EngineSum().Transitional() == 0
@@ -294,28 +333,43 @@ func Summary(c dcs.Counts) string {
 }
 
 // Reporter writes progress: on a terminal, one line rewritten in place;
-// elsewhere (a CI log, a file), one timestamped line per poll.
+// elsewhere (a CI log, a file), one timestamped line per poll. A failed
+// poll that will be tried again gets a line of its own, so that the next
+// poll does not overwrite it; the error that ends a wait is not printed
+// here, but once, by whoever reports the wait's error.
 type Reporter struct {
 	W    io.Writer
 	Live bool
+	open bool // a live line is on the screen without its newline
 }
 
 // Report is a Progress func.
-func (r Reporter) Report(p Poll) {
+func (r *Reporter) Report(p Poll) {
+	if p.Err != nil && p.Done {
+		r.Close()
+		return
+	}
 	line := Summary(p.Counts)
 	if p.Err != nil {
 		line = "poll failed, trying again: " + p.Err.Error()
-		if p.Done {
-			line = "poll failed: " + p.Err.Error()
-		}
 	}
-	if r.Live {
-		// \r and "erase line" keep the summary on one line.
-		fmt.Fprintf(r.W, "\r\x1b[K%s", line)
-		if p.Done {
-			fmt.Fprintln(r.W)
-		}
+	if !r.Live {
+		fmt.Fprintf(r.W, "%s %s\n", p.At.UTC().Format(time.RFC3339), line)
 		return
 	}
-	fmt.Fprintf(r.W, "%s %s\n", p.At.UTC().Format(time.RFC3339), line)
+	// \r and "erase line" keep the summary on one line.
+	fmt.Fprintf(r.W, "\r\x1b[K%s", line)
+	r.open = true
+	if p.Done || p.Err != nil {
+		r.Close()
+	}
+}
+
+// Close ends the live line, if one is open, so that whatever is printed
+// next starts on a line of its own. Call it however the wait ends.
+func (r *Reporter) Close() {
+	if r.open {
+		fmt.Fprintln(r.W)
+		r.open = false
+	}
 }

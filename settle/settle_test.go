@@ -96,11 +96,17 @@ func (s *script) fetch(context.Context) (dcs.Counts, error) {
 }
 
 // fakeTime is a clock that only Sleep moves.
-type fakeTime struct{ now time.Time }
+type fakeTime struct {
+	now     time.Time
+	onSleep func() // if set, runs on every sleep
+}
 
 func (f *fakeTime) Now() time.Time { return f.now }
 func (f *fakeTime) Sleep(ctx context.Context, d time.Duration) error {
 	f.now = f.now.Add(d)
+	if f.onSleep != nil {
+		f.onSleep()
+	}
 	return ctx.Err()
 }
 
@@ -168,7 +174,7 @@ func TestWaitTimesOutWithLastCounts(t *testing.T) {
 	assert.Equal(t, 3, stop.Polls)
 
 	deadline := &settle.StopError{Err: context.DeadlineExceeded, Polls: 4, Elapsed: 90 * time.Second}
-	assert.Equal(t, "timed out after 1m30s and 4 polls", deadline.Error())
+	assert.Equal(t, "timed out after 1m30s and 4 polls without one successful answer", deadline.Error())
 }
 
 func TestWaitFailOnError(t *testing.T) {
@@ -199,7 +205,7 @@ func TestWaitErrors(t *testing.T) {
 	opts := options(s, &fakeTime{})
 	opts.Fatal = func(err error) bool { return errors.Is(err, fatal) }
 	var lines bytes.Buffer
-	opts.Progress = settle.Reporter{W: &lines}.Report
+	opts.Progress = (&settle.Reporter{W: &lines}).Report
 	_, err := settle.Wait(t.Context(), opts)
 	require.ErrorIs(t, err, fatal)
 	assert.Equal(t, 3, s.polls, "transient errors are polled through")
@@ -227,14 +233,62 @@ func TestReporter(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	var plain bytes.Buffer
-	r := settle.Reporter{W: &plain}
+	r := &settle.Reporter{W: &plain}
 	r.Report(settle.Poll{At: at, Counts: counts(dcs.Creating, 1)})
-	r.Report(settle.Poll{At: at.Add(time.Second), Counts: counts(dcs.Running, 1), Done: true})
-	assert.Equal(t, "2026-11-25T12:00:00Z moving: creating 1\n2026-11-25T12:00:01Z settled: running 1\n", plain.String())
+	r.Report(settle.Poll{At: at.Add(time.Second), Err: errors.New("HTTP 503")})
+	r.Report(settle.Poll{At: at.Add(2 * time.Second), Counts: counts(dcs.Running, 1), Done: true})
+	r.Report(settle.Poll{At: at.Add(3 * time.Second), Err: errors.New("HTTP 401"), Done: true})
+	assert.Equal(t, "2026-11-25T12:00:00Z moving: creating 1\n"+
+		"2026-11-25T12:00:01Z poll failed, trying again: HTTP 503\n"+
+		"2026-11-25T12:00:02Z settled: running 1\n", plain.String(), "the error that ends a wait is left to the caller")
 
 	var live bytes.Buffer
-	r = settle.Reporter{W: &live, Live: true}
+	r = &settle.Reporter{W: &live, Live: true}
+	r.Report(settle.Poll{At: at, Counts: counts(dcs.Creating, 1)})
+	r.Report(settle.Poll{At: at, Err: errors.New("HTTP 503")})
 	r.Report(settle.Poll{At: at, Counts: counts(dcs.Creating, 1)})
 	r.Report(settle.Poll{At: at, Counts: counts(dcs.Running, 1), Done: true})
-	assert.Equal(t, "\r\x1b[Kmoving: creating 1\r\x1b[Ksettled: running 1\n", live.String())
+	r.Close()
+	assert.Equal(t, "\r\x1b[Kmoving: creating 1"+
+		"\r\x1b[Kpoll failed, trying again: HTTP 503\n"+
+		"\r\x1b[Kmoving: creating 1"+
+		"\r\x1b[Ksettled: running 1\n", live.String(), "a retry message keeps its line; Close after the end adds nothing")
+
+	// Stopped mid-wait (Ctrl-C, a timeout): Close ends the open line.
+	live.Reset()
+	r = &settle.Reporter{W: &live, Live: true}
+	r.Report(settle.Poll{At: at, Counts: counts(dcs.Creating, 1)})
+	r.Close()
+	assert.Equal(t, "\r\x1b[Kmoving: creating 1\n", live.String())
+}
+
+func TestTimeoutNamesWhatIsUnmet(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		until []string
+		want  string
+	}{
+		{"conditions", []string{"running_count>=16", "RUNNING>=1", "redis.Creating==0"}, "not yet: running_count>=16 (is 3), redis.creating_count==0 (is 2)"},
+		{"no conditions", nil, "not yet: creating 2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &script{answers: []answer{{counts: counts(dcs.Running, 3, dcs.Creating, 2)}}}
+			clock := &fakeTime{}
+			opts := options(s, clock)
+			for _, u := range tt.until {
+				c, err := settle.ParseCondition(u)
+				require.NoError(t, err)
+				opts.Until = append(opts.Until, c)
+			}
+			ctx, cancel := context.WithCancelCause(t.Context())
+			defer cancel(nil)
+			clock.onSleep = func() { cancel(context.DeadlineExceeded) }
+			_, err := settle.Wait(ctx, opts)
+			var stop *settle.StopError
+			require.ErrorAs(t, err, &stop)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
 }

@@ -1,13 +1,14 @@
 package signer
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 )
 
 // Credentials are an access key pair, plus the security token of
 // temporary credentials. Every way this package formats them (String,
-// GoString, any fmt verb, slog) hides the secret key and the token, and
+// GoString, any fmt verb, slog, JSON) hides the secret key and the token, and
 // shows no more than the first four characters of the access key.
 type Credentials struct {
 	AccessKey     string
@@ -49,6 +50,17 @@ func (c Credentials) Format(f fmt.State, verb rune) {
 		return
 	}
 	fmt.Fprint(f, c.String())
+}
+
+// MarshalJSON writes the credentials as LogValue shows them, so that a
+// struct that holds them can be logged or dumped as JSON without leaking
+// the secret key or the token.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		AccessKey string `json:"access_key"`
+		SecretKey string `json:"secret_key,omitempty"`
+		Temporary bool   `json:"temporary"`
+	}{maskAccessKey(c.AccessKey), redact(c.SecretKey), c.SecurityToken != ""})
 }
 
 // LogValue implements slog.LogValuer.

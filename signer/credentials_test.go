@@ -2,6 +2,7 @@ package signer_test
 
 import (
 	"bytes"
+	stdjson "encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -72,6 +73,11 @@ func TestCredentials_NeverRevealSecrets(t *testing.T) {
 		"nested %+v": fmt.Sprintf("%+v", wrapped),
 		"nested %#v": fmt.Sprintf("%#v", wrapped),
 	}
+	for name, v := range map[string]any{"json": cred, "json pointer": &cred, "json nested": wrapped} {
+		data, err := stdjson.Marshal(v)
+		require.NoError(t, err, name)
+		outputs[name] = string(data)
+	}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%t", "%10.3s"} {
 		outputs[verb] = fmt.Sprintf(verb, cred)
 		outputs[verb+" pointer"] = fmt.Sprintf(verb, &cred)
@@ -85,6 +91,7 @@ func TestCredentials_NeverRevealSecrets(t *testing.T) {
 	assert.Contains(t, text.String(), "cred.access_key=HPUA****")
 	assert.Equal(t, `signer.Credentials{AccessKey:"HPUA****", SecretKey:"REDACTED", SecurityToken:""}`,
 		fmt.Sprintf("%#v", signer.Credentials{AccessKey: testAK, SecretKey: testSK}))
+	assert.Equal(t, `{"access_key":"HPUA****","secret_key":"REDACTED","temporary":true}`, outputs["json"])
 	assert.Equal(t, "AK (none)", signer.Credentials{}.String())
 	assert.Equal(t, "AK ****", signer.Credentials{AccessKey: "short"}.String())
 }

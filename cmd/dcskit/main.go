@@ -17,10 +17,40 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	// The first SIGINT or SIGTERM cancels the command, which stops as it
+	// should (serve and exporter drain their requests); a second one ends
+	// the process at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		cancel(interrupted{sig})
+		sig = <-sigs
+		fmt.Fprintln(os.Stderr, "\ndcskit: interrupted again, exiting now")
+		os.Exit(exitStatus(sig))
+	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
+	if ctx.Err() != nil && err != nil {
+		// The command stopped because it was told to: say so, not what
+		// the cancelled call said.
+		err = context.Cause(ctx)
+	}
 	os.Exit(report(err, os.Stderr))
+}
+
+// interrupted is the cause of a command cancelled by a signal.
+type interrupted struct{ sig os.Signal }
+
+func (i interrupted) Error() string { return "interrupted (" + i.sig.String() + ")" }
+
+// exitStatus is the shell's convention for a process a signal ended:
+// 128 plus the signal's number, 130 for SIGINT, 143 for SIGTERM.
+func exitStatus(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
 }
 
 // env is what a command may use of the process it runs in.
@@ -79,12 +109,16 @@ func usageErrorf(format string, args ...any) error {
 }
 
 // report prints err for a person and returns the exit status: 0 for
-// success, 2 for a usage error, 1 for anything else.
+// success, 2 for a usage error, 128+n for a command a signal stopped (130
+// for Ctrl-C), 1 for anything else.
 func report(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintf(stderr, "dcskit: %v\n", err)
+	if i, ok := errors.AsType[interrupted](err); ok {
+		return exitStatus(i.sig)
+	}
 	var u usageError
 	if errors.As(err, &u) {
 		fmt.Fprintln(stderr, "Run 'dcskit --help' for usage.")

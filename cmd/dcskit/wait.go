@@ -76,16 +76,31 @@ the command line or the configuration.`,
 		}
 		ctx, cancel := withTimeout(cmd.Context(), clk, conn.timeout)
 		defer cancel()
+		progress := &settle.Reporter{W: e.stderr, Live: isTerminal(e.stderr)}
+		// However the wait ends, Ctrl-C included, the next line starts
+		// on a line of its own.
+		defer progress.Close()
+		warned := false
 		counts, err := settle.Wait(ctx, settle.Options{
 			Fetch:       fetchCounts(c, pollTimeout),
 			Interval:    interval,
 			Until:       conds,
 			FailOnError: failOnError,
 			Fatal:       rejected,
-			Progress:    settle.Reporter{W: e.stderr, Live: isTerminal(e.stderr)}.Report,
-			Sleep:       clk.Sleep,
-			Now:         clk.Now,
+			Progress: func(p settle.Poll) {
+				progress.Report(p)
+				if p.Err == nil && !warned && p.Counts.EngineSum().Total() == 0 {
+					// A mistyped project id has no instances, and waiting
+					// on it would settle at once.
+					progress.Close()
+					fmt.Fprintf(e.stderr, "warning: project %s has no instances at %s; check --project-id and --region\n", c.ProjectID(), c.Endpoint())
+					warned = true
+				}
+			},
+			Sleep: clk.Sleep,
+			Now:   clk.Now,
 		})
+		progress.Close()
 		var stop *settle.StopError
 		if errors.As(err, &stop) && stop.Last != nil {
 			fmt.Fprintln(e.stderr, "last counts:")

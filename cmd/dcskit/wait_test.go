@@ -63,7 +63,7 @@ func TestWaitTimesOut(t *testing.T) {
 		"STATUS    REDIS  MEMCACHED  TOTAL",
 		"CREATING  0      8          8",
 		"RUNNING   10     0          10",
-		"dcskit: timed out after 40s and 4 polls",
+		"dcskit: timed out after 40s and 4 polls; not yet: creating 8",
 	), lines(r.stderr))
 	assert.Equal(t, epoch.Add(40*time.Second), f.clock.Now())
 }
@@ -125,8 +125,8 @@ func TestWaitRejectedAtOnce(t *testing.T) {
 	r := runEnv(t, nil, env, waitArgs(f)...)
 	assert.Equal(t, 1, r.code)
 	assert.Empty(t, r.stdout)
-	assert.Contains(t, r.stderr, "poll failed: HTTP 401")
-	assert.Contains(t, r.stderr, "APIGW.0301")
+	assert.Contains(t, r.stderr, "dcskit: stopped after 1 polls: HTTP 401")
+	assert.Equal(t, 1, strings.Count(r.stderr, "APIGW.0301"), "the error is printed once")
 	assert.NotContains(t, r.stderr, "last counts")
 	assert.NotContains(t, r.stderr, testSK)
 	assert.Equal(t, int32(1), f.queries.Load(), "a 401 is neither retried nor polled again")
@@ -195,4 +195,34 @@ func TestWaitDefaults(t *testing.T) {
 	assert.Regexp(t, `--interval duration +time between polls \(default 10s\)`, r.stdout)
 	r = runCLI(t, nil, nil, "status", "--help")
 	assert.Regexp(t, `--timeout duration +limit .*\(default 30s\)`, r.stdout)
+}
+
+// A project with no instances settles at once, which a mistyped project id
+// would too: wait says so.
+func TestWaitWarnsOnAnEmptyProject(t *testing.T) {
+	t.Parallel()
+	f := startFake(t, rollout)
+	args := waitArgs(f)
+	for i, a := range args {
+		if a == "--project-id" {
+			args[i+1] = "no-such-project"
+		}
+	}
+	r := runEnv(t, nil, f.env(credsEnv()), args...)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "warning: project no-such-project has no instances")
+}
+
+// Conditions take a status as a person writes it, as well as its counter.
+func TestWaitUntilStatusNames(t *testing.T) {
+	t.Parallel()
+	for _, until := range []string{"RUNNING>=18", "running>=18", "running_count>=18", "Redis.RUNNING>=0"} {
+		t.Run(until, func(t *testing.T) {
+			t.Parallel()
+			f := startFake(t, rollout)
+			r := runEnv(t, nil, f.env(credsEnv()), append(waitArgs(f), "--until", until)...)
+			assert.Equal(t, 0, r.code, r.stderr)
+			assert.Contains(t, r.stdout, "RUNNING")
+		})
+	}
 }
