@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -80,13 +82,20 @@ status through the ListNumberOfInstancesInDifferentStatus API, and serves a
 signature-checking fake of that API for tests.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("dcskit {{.Version}}\n")
+	root.SuggestionsMinimumDistance = 2
 	// Without this, cobra reports an unknown command as a generic error
 	// and exit status 1; it is a usage error.
 	root.Args = cobra.ArbitraryArgs
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usageErrorf("unknown command %q", args[0])
+			err := fmt.Errorf("unknown command %q", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				err = fmt.Errorf("%w; did you mean %s?", err, strings.Join(s, " or "))
+			}
+			return usageError{err}
 		}
 		return cmd.Help()
 	}
@@ -95,7 +104,12 @@ signature-checking fake of that API for tests.`,
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(commands(e)...)
-	return root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if _, ok := errors.AsType[usageError](err); ok && cmd != nil {
+		// Point at the help of the command that was mistyped.
+		return usageIn{err, cmd.CommandPath()}
+	}
+	return err
 }
 
 // usageError marks a mistake in the command line: exit status 2.
@@ -106,6 +120,36 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
+}
+
+// usageIn is a usage error and the command whose --help explains it,
+// such as "dcskit status".
+type usageIn struct {
+	err     error
+	command string
+}
+
+func (u usageIn) Error() string { return u.err.Error() }
+func (u usageIn) Unwrap() error { return u.err }
+
+// version is the module's version from the build info: a tag for
+// `go install ...@v1.2.3`, else "(devel)" and the VCS revision when the
+// build recorded one.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v + " " + info.GoVersion
 }
 
 // report prints err for a person and returns the exit status: 0 for
@@ -119,9 +163,12 @@ func report(err error, stderr io.Writer) int {
 	if i, ok := errors.AsType[interrupted](err); ok {
 		return exitStatus(i.sig)
 	}
-	var u usageError
-	if errors.As(err, &u) {
-		fmt.Fprintln(stderr, "Run 'dcskit --help' for usage.")
+	if _, ok := errors.AsType[usageError](err); ok {
+		command := "dcskit"
+		if u, ok := errors.AsType[usageIn](err); ok {
+			command = u.command
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", command)
 		return 2
 	}
 	return 1

@@ -131,3 +131,33 @@ func TestHelpExitsZero(t *testing.T) {
 	assert.Equal(t, 0, r.code)
 	assert.Contains(t, r.stdout, "Available Commands")
 }
+
+// A usage error points at the help of the command that was mistyped, and a
+// mistyped command gets a suggestion.
+func TestUsageErrorsPointAtTheRightHelp(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"stauts"}, []string{`unknown command "stauts"; did you mean status?`, "Run 'dcskit --help' for usage."}},
+		{[]string{"status", "--bogus"}, []string{"unknown flag: --bogus", "Run 'dcskit status --help' for usage."}},
+		{[]string{"wait", "--interval", "0s"}, []string{"--interval must be positive", "Run 'dcskit wait --help' for usage."}},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, nil, tt.args...)
+			assert.Equal(t, 2, r.code)
+			for _, w := range tt.want {
+				assert.Contains(t, r.stderr, w)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, nil, "--version")
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `^dcskit \S+.* go1\.\d+`, r.stdout)
+}

@@ -54,6 +54,7 @@ the command line or the configuration.`,
 	fs.DurationVar(&interval, "interval", 10*time.Second, "time between polls")
 	fs.StringArrayVar(&until, "until", nil, "condition that must hold, e.g. 'running_count>=16' (quote it; repeatable; all must hold)")
 	fs.BoolVar(&failOnError, "fail-on-error", false, "exit 1 as soon as error_count or createfailed_count is above 0")
+	_ = cmd.RegisterFlagCompletionFunc("until", completeCondition)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if interval <= 0 {
 			return usageErrorf("--interval must be positive, got %s", interval)
@@ -171,4 +172,17 @@ func withTimeout(ctx context.Context, clk waitClock, d time.Duration) (context.C
 		t.Stop()
 		cancel(nil)
 	}
+}
+
+// completeCondition offers the counters, bare and per engine, for the
+// start of an --until condition; the operator and number are the user's.
+func completeCondition(_ *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	for _, s := range dcs.Statuses() {
+		out = append(out, s.Counter())
+		for _, e := range dcs.Engines() {
+			out = append(out, e.Key()+"."+s.Counter())
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/server"
 )
 
@@ -224,5 +225,15 @@ func TestWaitUntilStatusNames(t *testing.T) {
 			assert.Equal(t, 0, r.code, r.stderr)
 			assert.Contains(t, r.stdout, "RUNNING")
 		})
+	}
+}
+
+func TestWaitCompletesUntil(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, nil, "__complete", "wait", "--until", "")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, s := range dcs.Statuses() {
+		assert.Contains(t, r.stdout, s.Counter()+"\n")
+		assert.Contains(t, r.stdout, "redis."+s.Counter()+"\n")
 	}
 }
