@@ -167,6 +167,22 @@ func (c *Client) Project(ctx context.Context) (string, error) {
 	return id, nil
 }
 
+// Credentials returns the credentials the client signs with now, with
+// their source, getting them if it has to: a program can check them, or
+// log where they come from, before its first call. Keys print hidden.
+// A failure is a *CredentialsError. A client with an IAM token has no
+// keys: its Credentials name only their Source, "IAM token".
+func (c *Client) Credentials(ctx context.Context) (Credentials, error) {
+	if c.creds == nil {
+		return Credentials{Source: "IAM token"}, nil
+	}
+	cred, err := c.creds.Retrieve(ctx)
+	if err != nil {
+		return Credentials{}, asCredentialsError(err)
+	}
+	return cred, nil
+}
+
 // ProjectID is the project whose instances the client counts: the one
 // given, or the one found by Project; "" until it is found.
 func (c *Client) ProjectID() string {

@@ -124,6 +124,8 @@ func TestServeRejects(t *testing.T) {
 		{"sk without ak", []string{"--sk", "SK"}, 2, []string{"--ak"}},
 		{"bad address", []string{"--addr", "127.0.0.1:99999"}, 1, []string{"listen"}},
 		{"argument", []string{"extra"}, 2, []string{"no arguments"}},
+		{"project without region", []string{"--project", "p1"}, 2, []string{`--project "p1": want ID=REGION`}},
+		{"bad project", []string{"--project", "p/1=cn-north-4"}, 2, []string{"Projects[0].id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,4 +138,18 @@ func TestServeRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dcskit serve stands for IAM as well: dcskit status finds its project
+// there.
+func TestServeProjectsForDiscovery(t *testing.T) {
+	t.Parallel()
+	const ak, sk = "AKSERVE", "sk-serve-SECRET"
+	s := startServe(t, "--fixture", serveFixture, "--ak", ak, "--sk", sk, "--project", serveProject+"=ap-southeast-1")
+	r := runCLI(t, nil, map[string]string{"HUAWEICLOUD_SDK_AK": ak, "HUAWEICLOUD_SDK_SK": sk, "HUAWEICLOUD_SDK_IAM_ENDPOINT": s.url},
+		"status", "--region", "ap-southeast-1", "--endpoint-template", s.url, "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.EqualValues(t, 16, got["running_count"], "the fixture's project")
 }
