@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/client/profile"
 	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
+	"github.com/dcskit/dcskit/server"
 )
 
 const (
@@ -231,4 +234,58 @@ func TestStatusFromAProfileFile(t *testing.T) {
 	r := runCLI(t, nil, map[string]string{profile.EnvFile: path}, "status", "--endpoint", f.url)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, [][]string{{"STATUS", "REDIS", "MEMCACHED", "TOTAL"}, {"CREATING", "0", "3", "3"}}, rows(r.stdout))
+}
+
+// readmeSection is the README's section under heading, up to the next.
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "\n## "+heading+"\n")
+	require.True(t, ok, "no section %q", heading)
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
+}
+
+// codeBlock is the first code block of lang in text, without its
+// indentation.
+func codeBlock(t *testing.T, text, lang string) string {
+	t.Helper()
+	m := regexp.MustCompile("(?s)\n( *)```" + lang + "\n(.*?)\n *```").FindStringSubmatch(text)
+	require.NotNil(t, m, "no %s block", lang)
+	var lines []string
+	for _, l := range strings.Split(m[2], "\n") {
+		lines = append(lines, strings.TrimPrefix(l, m[1]))
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// The README's "Operating many projects", as written: its profile file at
+// ~/.huaweicloud/credentials, and its command with no project id, against
+// a fake that stands for IAM and the region.
+func TestREADMEOperatingManyProjects(t *testing.T) {
+	t.Parallel()
+	section := readmeSection(t, "Operating many projects")
+	home := t.TempDir()
+	path := filepath.Join(home, ".huaweicloud", "credentials")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	require.NoError(t, os.WriteFile(path, []byte(codeBlock(t, section, "ini")), 0o600))
+	keys, err := profile.File(mapEnv(map[string]string{"HOME": home})).Retrieve(t.Context())
+	require.NoError(t, err)
+
+	s, err := server.New(server.Options{AccessKey: keys.Keys.AccessKey, SecretKey: keys.Keys.SecretKey,
+		Projects: []server.Project{{ID: "p-south", Name: "ap-southeast-1"}}})
+	require.NoError(t, err)
+	_, err = s.Add(server.Instance{ProjectID: "p-south", Engine: dcs.Redis, Status: dcs.Running})
+	require.NoError(t, err)
+	fake := httptest.NewServer(contracttest.New(t).Handler(t, s.Handler()))
+	t.Cleanup(fake.Close)
+
+	command := strings.TrimSpace(codeBlock(t, section, "sh"))
+	args, ok := strings.CutPrefix(command, "dcskit ")
+	require.True(t, ok, command)
+	r := runCLI(t, nil, map[string]string{"HOME": home, "USERPROFILE": home,
+		client.EnvIAMEndpoint: fake.URL, client.EnvEndpointPrefix + "AP_SOUTHEAST_1": fake.URL}, strings.Fields(args)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, [][]string{{"STATUS", "REDIS", "MEMCACHED", "TOTAL"}, {"RUNNING", "1", "0", "1"}}, rows(r.stdout))
 }
