@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
@@ -146,8 +147,11 @@ func TestServeProjectsForDiscovery(t *testing.T) {
 	t.Parallel()
 	const ak, sk = "AKSERVE", "sk-serve-SECRET"
 	s := startServe(t, "--fixture", serveFixture, "--ak", ak, "--sk", sk, "--project", serveProject+"=ap-southeast-1")
-	r := runCLI(t, nil, map[string]string{"HUAWEICLOUD_SDK_AK": ak, "HUAWEICLOUD_SDK_SK": sk, "HUAWEICLOUD_SDK_IAM_ENDPOINT": s.url},
-		"status", "--region", "ap-southeast-1", "--endpoint-template", s.url, "-o", "json")
+	e := &env{
+		getenv:        mapEnv(map[string]string{"HUAWEICLOUD_SDK_AK": ak, "HUAWEICLOUD_SDK_SK": sk, "HUAWEICLOUD_SDK_IAM_ENDPOINT": s.url}),
+		clientOptions: []client.Option{client.WithHTTPClient(contractClient(t))},
+	}
+	r := runEnv(t, nil, e, "status", "--region", "ap-southeast-1", "--endpoint-template", s.url, "-o", "json")
 	require.Equal(t, 0, r.code, r.stderr)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
