@@ -49,8 +49,8 @@ type Options struct {
 	Projects []Project
 }
 
-// Server is a fake of the DCS instance status API, with an admin API
-// under /_fake/. It is safe for concurrent use.
+// Server is a fake of the DCS instance status API, with IAM's project
+// listings and an admin API under /_fake/. It is safe for concurrent use.
 type Server struct {
 	opts     Options
 	log      *slog.Logger
@@ -59,7 +59,7 @@ type Server struct {
 	faults   faultQueue
 	specs    *specs
 	projects *projectTable
-	// routes serves both APIs; handler is routes inside observe.
+	// routes serves the APIs; handler is routes inside observe.
 	routes, handler http.Handler
 
 	mu   sync.Mutex
@@ -106,8 +106,8 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// newRoutes serves the DCS API and the admin API, each request checked
-// and answered as the spec says.
+// newRoutes serves the DCS API, IAM's project listings and the admin API,
+// each request checked and answered as its spec says.
 func (s *Server) newRoutes() http.Handler {
 	dcsMux := newWrapMux(chain(s.injectFaults, s.authenticate, s.checkProjectID, s.validator(s.specs.dcs)))
 	dcsserver.HandlerWithOptions(
@@ -162,7 +162,7 @@ func (s *Server) isIAM(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, iamPrefix) && s.specs.iam.hasPath(r.URL.Path)
 }
 
-// Handler serves the DCS API and the admin API.
+// Handler serves the DCS API, IAM's project listings and the admin API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves in

@@ -32,13 +32,15 @@ against the OpenAPI document.
                   "becomes": {"status": "RUNNING", "after": "30s"}}]}
 "becomes" (optional) changes the status when "after" has passed.
 --ak with --sk requires AK/SK (SDK-HMAC-SHA256) signatures; --token requires
-X-Auth-Token; with both, either is accepted. It also serves IAM's project
-listings (GET /v3/projects?name=<region>, GET /v3/auth/projects), with
-which clients find a project id: from --project, the fixture's "projects"
-(a list of {"id": ..., "name": "<region>"}) or /_fake/projects; a project
-that has instances but no entry is listed under ` + client.DefaultRegion + `. The admin API under /_fake/
-(reset, instances, faults, healthz; see openapi/admin.yaml) changes the fake
-while it runs.
+X-Auth-Token; with both, either is accepted. The admin API under /_fake/
+(reset, instances, projects, faults, healthz; see openapi/admin.yaml)
+changes the fake while it runs.
+
+It also serves IAM's project listings (GET /v3/projects?name=<region>, GET
+/v3/auth/projects), with which clients find a project id, from --project,
+the fixture's "projects" (a list of {"id": ..., "name": "<region>"}) or
+/_fake/projects. A project that has instances but no entry is listed under
+` + client.DefaultRegion + `.
 
 The first line on stdout is the base URL. Logs go to stderr, one line per
 request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
