@@ -1,9 +1,11 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/dcskit/dcskit/gen"
@@ -17,25 +19,40 @@ const DefaultUserAgent = "dcskit"
 // whose context has no deadline.
 const defaultAttemptTimeout = 30 * time.Second
 
-// Client calls the DCS instance status API of one project. It is safe for
-// concurrent use.
+// Client calls the DCS instance status API of one project in one region.
+// It is safe for concurrent use, and cheap to make: clients for many
+// projects and regions can share one CredentialsProvider (which keeps the
+// keys) and one IAM (which keeps the project ids it found).
 type Client struct {
-	endpoint  string // with a trailing slash
+	caller
+	endpoint string // with a trailing slash
+	region   string
+	// projectID is the project given by options or the environment; ""
+	// means the credentials' source names it, or iam finds it.
 	projectID string
-	auth      string // how requests are authenticated, for String
-	http      *http.Client
-	retry     RetryPolicy
+	iam       *IAM
+	// found is the project found when projectID is "". A pointer, so
+	// that a copy of a Client shares it.
+	found *atomic.Pointer[string]
+	auth  string // how requests are authenticated, for String
 }
 
-// New returns a Client. A project id and credentials are required, from
-// options or FromEnv; everything else has a default: region DefaultRegion,
-// http.DefaultTransport, DefaultRetryPolicy.
+// caller sends requests, authenticated and retried: a Client's and an
+// IAM's.
+type caller struct {
+	http  *http.Client
+	retry RetryPolicy
+	creds CredentialsProvider // nil for an IAM token
+}
+
+// New returns a Client. Credentials are required, from options, FromEnv or
+// a CredentialsProvider; everything else has a default: region
+// DefaultRegion, http.DefaultTransport, DefaultRetryPolicy, and a project
+// found through IAM.
 func New(opts ...Option) (*Client, error) {
-	cfg := config{region: DefaultRegion, retry: DefaultRetryPolicy(), userAgent: DefaultUserAgent}
-	for _, opt := range opts {
-		if err := opt(&cfg); err != nil {
-			return nil, fmt.Errorf("client: %w", err)
-		}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	c, err := cfg.build()
 	if err != nil {
@@ -45,25 +62,54 @@ func New(opts ...Option) (*Client, error) {
 }
 
 func (cfg *config) build() (*Client, error) {
-	if cfg.projectID == "" {
-		return nil, fmt.Errorf("a project id is required (WithProjectID or %s)", EnvProjectID)
-	}
 	endpoint, err := cfg.resolveEndpoint()
 	if err != nil {
 		return nil, err
 	}
-	t := &authTransport{projectID: cfg.projectID, userAgent: cfg.userAgent, now: time.Now}
+	cl, err := cfg.newCaller()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		caller:    cl,
+		endpoint:  endpoint,
+		region:    cfg.region,
+		projectID: cfg.projectID,
+		found:     new(atomic.Pointer[string]),
+		auth:      cfg.describeAuth(),
+	}
+	if c.projectID != "" {
+		// Build one request now, so that a project id that cannot be
+		// part of a URL fails here rather than on every call.
+		if _, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(endpoint, c.projectID, nil); err != nil {
+			return nil, fmt.Errorf("project id %q: %w", c.projectID, err)
+		}
+		return c, nil
+	}
+	if c.iam = cfg.iam; c.iam == nil {
+		if c.iam, err = cfg.newIAM(cl); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// newCaller makes the authenticated *http.Client of the configuration.
+func (cfg *config) newCaller() (caller, error) {
+	t := &authTransport{userAgent: cfg.userAgent, now: time.Now}
 	switch {
 	case cfg.cred != nil && cfg.cred.AccessKey == "":
-		return nil, errors.New("a security token needs an access key and secret key too")
-	case cfg.cred != nil && cfg.token != "":
-		return nil, errors.New("both AK/SK credentials and an IAM token are configured; use one")
+		return caller{}, errors.New("a security token needs an access key and secret key too")
+	case (cfg.cred != nil || cfg.provider != nil) && cfg.token != "":
+		return caller{}, errors.New("both AK/SK credentials and an IAM token are configured; use one")
 	case cfg.cred != nil:
-		t.cred = *cfg.cred
+		t.creds = &staticCredentials{Credentials{Keys: *cfg.cred, Source: "options"}}
+	case cfg.provider != nil:
+		t.creds = cfg.provider
 	case cfg.token != "":
 		t.token = cfg.token
 	default:
-		return nil, fmt.Errorf("no credentials: set %s and %s (FromEnv), or use WithCredentials or WithIAMToken", EnvAccessKey, EnvSecretKey)
+		return caller{}, fmt.Errorf("no credentials: set %s and %s (FromEnv), or use WithCredentials, WithCredentialsProvider or WithIAMToken", EnvAccessKey, EnvSecretKey)
 	}
 	hc := &http.Client{Timeout: defaultAttemptTimeout}
 	if cfg.http != nil {
@@ -75,31 +121,95 @@ func (cfg *config) build() (*Client, error) {
 	// The API does not redirect, and following one would send the token
 	// or a signature to wherever it points: a 3xx is an *APIError.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	c := &Client{
-		endpoint:  endpoint,
-		projectID: cfg.projectID,
-		auth:      t.describe(),
-		http:      hc,
-		retry:     cfg.retry,
-	}
-	// Build one request now, so that a project id that cannot be part of
-	// a URL fails here rather than on every call.
-	if _, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(endpoint, cfg.projectID, nil); err != nil {
-		return nil, fmt.Errorf("project id %q: %w", cfg.projectID, err)
-	}
-	return c, nil
+	return caller{http: hc, retry: cfg.retry, creds: t.creds}, nil
 }
 
-// ProjectID is the project whose instances the client counts.
-func (c *Client) ProjectID() string { return c.projectID }
+// describeAuth names the kind of authentication for String, without
+// secrets.
+func (cfg *config) describeAuth() string {
+	switch {
+	case cfg.cred != nil:
+		return cfg.cred.String()
+	case cfg.provider != nil:
+		return describeProvider(cfg.provider)
+	}
+	return "IAM token"
+}
+
+// Project returns the project whose instances the client counts, finding
+// it on first use when no option or variable gave it: the project that
+// the credentials' source names (a profile's project_id), else the one
+// that IAM names after the region (see IAM.ProjectID). A failure to get
+// credentials is a *CredentialsError; IAM naming no project, or several,
+// a *DiscoveryError.
+func (c *Client) Project(ctx context.Context) (string, error) {
+	if c.projectID != "" {
+		return c.projectID, nil
+	}
+	if p := c.found.Load(); p != nil {
+		return *p, nil
+	}
+	id := ""
+	if c.creds != nil {
+		cred, err := c.creds.Retrieve(ctx)
+		if err != nil {
+			return "", asCredentialsError(err)
+		}
+		id = cred.ProjectID
+	}
+	if id == "" {
+		var err error
+		if id, err = c.iam.ProjectID(ctx, c.region); err != nil {
+			return "", err
+		}
+	}
+	c.found.Store(&id)
+	return id, nil
+}
+
+// Credentials returns the credentials the client signs with now, with
+// their source, getting them if it has to: a program can check them, or
+// log where they come from, before its first call. Keys print hidden.
+// A failure is a *CredentialsError. A client with an IAM token has no
+// keys: its Credentials name only their Source, "IAM token".
+func (c *Client) Credentials(ctx context.Context) (Credentials, error) {
+	if c.creds == nil {
+		return Credentials{Source: "IAM token"}, nil
+	}
+	cred, err := c.creds.Retrieve(ctx)
+	if err != nil {
+		return Credentials{}, asCredentialsError(err)
+	}
+	return cred, nil
+}
+
+// ProjectID is the project whose instances the client counts: the one
+// given, or the one found by Project; "" until it is found.
+func (c *Client) ProjectID() string {
+	if c.projectID != "" {
+		return c.projectID
+	}
+	if p := c.found.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Region is the region whose project the client finds when it was given
+// no project id.
+func (c *Client) Region() string { return c.region }
 
 // Endpoint is the base URL that requests go to.
 func (c *Client) Endpoint() string { return c.endpoint }
 
 // String describes the client without its secrets.
 func (c *Client) String() string {
+	project := c.ProjectID()
+	if project == "" {
+		project = "(to find for " + c.region + ")"
+	}
 	return fmt.Sprintf("client.Client{endpoint: %s, project: %s, auth: %s, attempts: %d}",
-		c.endpoint, c.projectID, c.auth, c.retry.MaxAttempts)
+		c.endpoint, project, c.auth, c.retry.MaxAttempts)
 }
 
 // GoString keeps %#v from printing the credentials inside the transport.

@@ -110,7 +110,14 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"minimal", valid(), ""},
 		{"temporary credentials", valid(client.WithSecurityToken(testToken)), ""},
 		{"token instead of AK/SK", []client.Option{client.WithProjectID(testProject), client.WithIAMToken(testToken)}, ""},
-		{"no project", []client.Option{client.WithCredentials(testAK, testSK)}, "project id is required"},
+		{"no project: found later", []client.Option{client.WithCredentials(testAK, testSK)}, ""},
+		{"bad IAM endpoint", []client.Option{client.WithCredentials(testAK, testSK), client.WithIAMEndpoint("ftp://iam")}, "IAM endpoint: invalid endpoint"},
+		{"bad IAM endpoint from the environment", []client.Option{client.WithCredentials(testAK, testSK), client.FromEnv(env(map[string]string{client.EnvIAMEndpoint: "https://iam/?x"}))}, client.EnvIAMEndpoint},
+		{"nil provider", valid(client.WithCredentialsProvider(nil)), "nil CredentialsProvider"},
+		{"nil IAM", valid(client.WithIAM(nil)), "nil *IAM"},
+		{"provider and token", []client.Option{client.WithProjectID(testProject), client.WithCredentialsProvider(client.EnvCredentials(nil)), client.WithIAMToken(testToken)}, "use one"},
+		{"bad template", valid(client.WithEndpointTemplate("dcs.{region}.example")), "endpoint template: invalid endpoint"},
+		{"template with a query", valid(client.WithEndpointTemplate("https://dcs.example/?r={region}")), "endpoint template"},
 		{"empty project", valid(client.WithProjectID("")), "empty project id"},
 		{"no credentials", []client.Option{client.WithProjectID(testProject)}, "no credentials"},
 		{"empty SK", valid(client.WithCredentials(testAK, "")), "empty secret key"},
@@ -175,6 +182,23 @@ func TestEndpoint(t *testing.T) {
 			client.FromEnv(env(map[string]string{override: "https://a.example.com"})),
 			client.WithRegion("ap-southeast-1"),
 		}, "https://mine.example.com/prefix/"},
+		{"template", []client.Option{
+			client.WithEndpointTemplate("https://dcs.{region}.example.com/v"),
+			client.WithRegion("ap-southeast-1"),
+		}, "https://dcs.ap-southeast-1.example.com/v/"},
+		{"template without placeholder", []client.Option{
+			client.WithEndpointTemplate("http://127.0.0.1:8080"),
+			client.WithRegion("ap-southeast-1"),
+		}, "http://127.0.0.1:8080/"},
+		{"template wins over env", []client.Option{
+			client.FromEnv(env(map[string]string{override: "https://a.example.com"})),
+			client.WithEndpointTemplate("https://dcs.{region}.example.com"),
+			client.WithRegion("ap-southeast-1"),
+		}, "https://dcs.ap-southeast-1.example.com/"},
+		{"endpoint wins over template", []client.Option{
+			client.WithEndpoint("https://mine.example.com"),
+			client.WithEndpointTemplate("https://dcs.{region}.example.com"),
+		}, "https://mine.example.com/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,6 +213,26 @@ func TestEndpoint(t *testing.T) {
 		client.FromEnv(env(map[string]string{client.EnvEndpointPrefix + "CN_NORTH_4": "not a url"})))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), client.EnvEndpointPrefix+"CN_NORTH_4")
+}
+
+// One environment serves clients of several regions: each finds its own
+// region's endpoint override.
+func TestEnvEndpointOverridePerRegion(t *testing.T) {
+	t.Parallel()
+	north, south := serve(t, jsonBody(200, "{}")), serve(t, jsonBody(200, "{}"))
+	getenv := env(map[string]string{
+		client.EnvAccessKey: testAK, client.EnvSecretKey: testSK, client.EnvProjectID: testProject,
+		client.EnvEndpointPrefix + "CN_NORTH_4":     north.URL,
+		client.EnvEndpointPrefix + "AP_SOUTHEAST_1": south.URL,
+	})
+	for _, region := range []string{"cn-north-4", "ap-southeast-1", "cn-north-4"} {
+		c, err := client.New(client.FromEnv(getenv), client.WithRegion(region))
+		require.NoError(t, err)
+		_, err = c.InstanceStatus(t.Context())
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 2, north.hits.Load())
+	assert.EqualValues(t, 1, south.hits.Load())
 }
 
 func TestEndpointPathPrefixIsKept(t *testing.T) {

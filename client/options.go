@@ -35,20 +35,36 @@ type Option func(*config) error
 type config struct {
 	region    string
 	endpoint  string
+	template  string // WithEndpointTemplate
 	projectID string
 	cred      *signer.Credentials
+	provider  CredentialsProvider // instead of cred
 	token     string
 	http      *http.Client
 	retry     RetryPolicy
 	userAgent string
 	// getenv is kept so that the endpoint override can be looked up for
 	// the final region, whatever the order of FromEnv and WithRegion.
-	getenv func(string) string
+	getenv      func(string) string
+	iamEndpoint string
+	iam         *IAM
+}
+
+// newConfig applies opts to the defaults.
+func newConfig(opts []Option) (*config, error) {
+	cfg := &config{region: DefaultRegion, retry: DefaultRetryPolicy(), userAgent: DefaultUserAgent}
+	for _, opt := range opts {
+		if err := opt(cfg); err != nil {
+			return nil, fmt.Errorf("client: %w", err)
+		}
+	}
+	return cfg, nil
 }
 
 // WithRegion selects the region, such as "ap-southeast-1". Its endpoint
-// is https://dcs.<region>.myhuaweicloud.com unless WithEndpoint or the
-// environment's endpoint override says otherwise.
+// is https://dcs.<region>.myhuaweicloud.com unless WithEndpoint,
+// WithEndpointTemplate or the environment's endpoint override says
+// otherwise. A client without a project id looks up the region's project.
 func WithRegion(region string) Option {
 	return func(c *config) error {
 		if region == "" || strings.ContainsAny(region, "/:@ ") {
@@ -73,8 +89,32 @@ func WithEndpoint(endpoint string) Option {
 	}
 }
 
-// WithProjectID sets the project whose instances are counted. A project id
-// is required: unlike the official SDK, this client does not ask IAM.
+// WithEndpointTemplate sets the base URL of the API for every region:
+// "{region}" in it is replaced by the region, as in
+// "https://dcs.{region}.example.com"; a template without it, such as a
+// fake's "http://127.0.0.1:8080", serves every region. It wins over the
+// environment's endpoint override; WithEndpoint wins over it.
+func WithEndpointTemplate(template string) Option {
+	return func(c *config) error {
+		if _, err := expandTemplate(template, DefaultRegion); err != nil {
+			return fmt.Errorf("endpoint template: %w", err)
+		}
+		c.template = template
+		return nil
+	}
+}
+
+// regionPlaceholder is what WithEndpointTemplate replaces.
+const regionPlaceholder = "{region}"
+
+func expandTemplate(template, region string) (string, error) {
+	return parseEndpoint(strings.ReplaceAll(template, regionPlaceholder, region))
+}
+
+// WithProjectID sets the project whose instances are counted. Without one,
+// from here, FromEnv or the credentials' source, the client looks up the
+// project named after its region in IAM, as the official SDK does: see
+// WithIAM.
 func WithProjectID(id string) Option {
 	return func(c *config) error {
 		if id == "" {
@@ -95,6 +135,62 @@ func WithCredentials(accessKey, secretKey string) Option {
 			cred.SecurityToken = c.cred.SecurityToken
 		}
 		return c.setCredentials(cred)
+	}
+}
+
+// WithCredentialsProvider signs every request with the credentials p
+// gives at the time, such as those of a Chain (see package
+// client/profile for the official SDK's). It replaces earlier
+// credentials, and a later WithCredentials or FromEnv's keys replace it.
+// The project and IAM endpoint that p's source names apply unless
+// options or the environment name others.
+func WithCredentialsProvider(p CredentialsProvider) Option {
+	return func(c *config) error {
+		if p == nil {
+			return errors.New("nil CredentialsProvider")
+		}
+		c.provider, c.cred = p, nil
+		return nil
+	}
+}
+
+// WithIAMEndpoint sets the base URL of IAM, where a client without a
+// project id looks it up; it wins over EnvIAMEndpoint and the
+// credentials' source. See DefaultIAMEndpoint.
+func WithIAMEndpoint(endpoint string) Option {
+	return func(c *config) error {
+		u, err := parseIAMEndpoint(endpoint)
+		if err != nil {
+			return fmt.Errorf("IAM endpoint: %w", err)
+		}
+		c.iamEndpoint = u
+		return nil
+	}
+}
+
+// WithIAM makes a client without a project id look it up through i,
+// whose answers are kept and shared by every client given i. Without it,
+// each such client has an IAM of its own, made from the same options.
+func WithIAM(i *IAM) Option {
+	return func(c *config) error {
+		if i == nil {
+			return errors.New("nil *IAM")
+		}
+		c.iam = i
+		return nil
+	}
+}
+
+// WithOptions applies opts in order, as one option: for packages that
+// offer a configuration made of several, such as client/profile.
+func WithOptions(opts ...Option) Option {
+	return func(c *config) error {
+		for _, opt := range opts {
+			if err := opt(c); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 
@@ -169,24 +265,27 @@ func WithUserAgent(ua string) Option {
 
 // FromEnv reads the official SDK's variables through getenv (nil means
 // none are set): EnvAccessKey and EnvSecretKey, EnvSecurityToken,
-// EnvProjectID, and the endpoint override EnvEndpointPrefix+REGION, whose
-// value may be a comma-separated list of which the first is used. Unset
-// variables leave the configuration as it is. The override is looked up
-// for the region in force when New runs; WithEndpoint still wins over it.
+// EnvProjectID, the endpoint override EnvEndpointPrefix+REGION, whose
+// value may be a comma-separated list of which the first is used, and
+// EnvIAMEndpoint. Unset variables leave the configuration as it is. The
+// override is looked up for the region in force when New runs, so one
+// environment serves clients of several regions; WithEndpoint and
+// WithEndpointTemplate still win over it.
 func FromEnv(getenv func(string) string) Option {
 	return func(c *config) error {
 		if getenv == nil {
 			return nil
 		}
 		c.getenv = getenv
-		ak, sk, st := getenv(EnvAccessKey), getenv(EnvSecretKey), getenv(EnvSecurityToken)
+		keys, err := envKeys(getenv)
 		switch {
-		case ak != "" || sk != "":
-			if err := c.setCredentials(signer.Credentials{AccessKey: ak, SecretKey: sk, SecurityToken: st}); err != nil {
-				return fmt.Errorf("%s/%s: %w", EnvAccessKey, EnvSecretKey, err)
+		case errors.Is(err, ErrNoCredentials):
+		case err != nil:
+			return err
+		default:
+			if err := c.setCredentials(keys); err != nil {
+				return err
 			}
-		case st != "":
-			return fmt.Errorf("%s is set without %s and %s", EnvSecurityToken, EnvAccessKey, EnvSecretKey)
 		}
 		if p := getenv(EnvProjectID); p != "" {
 			c.projectID = p
@@ -199,15 +298,23 @@ func (c *config) setCredentials(cred signer.Credentials) error {
 	if err := cred.Validate(); err != nil {
 		return err
 	}
-	c.cred = &cred
+	c.cred, c.provider = &cred, nil
 	return nil
 }
 
-// resolveEndpoint picks, in this order: WithEndpoint, the environment's
-// override for the region, the region's public endpoint.
+// resolveEndpoint picks, in this order: WithEndpoint,
+// WithEndpointTemplate, the environment's override for the region, the
+// region's public endpoint.
 func (c *config) resolveEndpoint() (string, error) {
 	if c.endpoint != "" {
 		return c.endpoint, nil
+	}
+	if c.template != "" {
+		u, err := expandTemplate(c.template, c.region)
+		if err != nil {
+			return "", fmt.Errorf("endpoint template for region %s: %w", c.region, err)
+		}
+		return u, nil
 	}
 	if c.getenv != nil {
 		name := EnvEndpointPrefix + strings.ToUpper(strings.ReplaceAll(c.region, "-", "_"))

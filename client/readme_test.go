@@ -34,8 +34,34 @@ func TestREADMEFakeInAGoTest(t *testing.T) {
 	assert.EqualValues(t, 1, st.Count(dcs.Creating))
 }
 
-// TestREADMEExampleIsThisTest fails when the README's example and the test
-// above differ, so that one cannot change without the other.
+// TestREADMEManyProjects is the README's "Operating many projects", word
+// for word.
+func TestREADMEManyProjects(t *testing.T) {
+	fake := servertest.New(t, server.Options{AccessKey: "AK", SecretKey: "SK", Projects: []server.Project{
+		{ID: "p-north", Name: "cn-north-4"}, {ID: "p-south", Name: "ap-southeast-1"},
+	}})
+	_, err := fake.Add(server.Instance{ProjectID: "p-south", Engine: dcs.Redis, Status: dcs.Running})
+	require.NoError(t, err)
+
+	keys := client.WithCredentials("AK", "SK") // or profile.FromDefaultChain(os.Getenv)
+	iam, err := client.NewIAM(keys, client.WithIAMEndpoint(fake.URL()))
+	require.NoError(t, err)
+	projects, err := iam.Projects(t.Context())
+	require.NoError(t, err)
+	running := map[string]int32{}
+	for _, p := range projects {
+		c, err := client.New(keys, client.WithIAM(iam), client.WithRegion(p.Name),
+			client.WithEndpointTemplate(fake.URL())) // or https://dcs.{region}.example
+		require.NoError(t, err)
+		st, err := c.InstanceStatus(t.Context()) // finds the region's project in IAM
+		require.NoError(t, err)
+		running[c.ProjectID()] = st.Count(dcs.Running)
+	}
+	assert.Equal(t, map[string]int32{"p-north": 0, "p-south": 1}, running)
+}
+
+// TestREADMEExampleIsThisTest fails when the README's examples and the
+// tests above differ, so that one cannot change without the other.
 func TestREADMEExampleIsThisTest(t *testing.T) {
 	t.Parallel()
 	readme, err := os.ReadFile("../README.md")
@@ -48,4 +74,5 @@ func TestREADMEExampleIsThisTest(t *testing.T) {
 		return strings.TrimSpace(string(m[1]))
 	}
 	assert.Equal(t, body(readme, "TestMyCode"), body(self, "TestREADMEFakeInAGoTest"))
+	assert.Equal(t, body(readme, "TestManyProjects"), body(self, "TestREADMEManyProjects"))
 }

@@ -53,16 +53,17 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 // DefaultCheckRetry retries on 429, 500, 502, 503 and 504, and on
 // transport errors other than those another attempt cannot fix: a done
 // context, a host name that does not exist, a certificate that does not
-// verify. The only operation is a
-// GET, so a repeat is always safe.
+// verify, a *CredentialsError. Every operation is a GET, so a repeat is
+// always safe.
 func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
 	if err != nil {
+		_, noCredentials := errors.AsType[*CredentialsError](err)
 		return !errors.Is(err, context.Canceled) &&
 			!errors.Is(err, context.DeadlineExceeded) &&
-			!isPermanent(err)
+			!noCredentials && !isPermanent(err)
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,

@@ -92,6 +92,7 @@ func TestDefaultCheckRetry(t *testing.T) {
 		{"connection refused", nil, 0, urlErr(syscall.ECONNREFUSED), true},
 		{"connection reset", nil, 0, urlErr(syscall.ECONNRESET), true},
 		{"dropped connection", nil, 0, urlErr(io.EOF), true},
+		{"no credentials", nil, 0, urlErr(&CredentialsError{Tried: []error{NoCredentials("ECS metadata", "not reachable")}}), false},
 		{"body cut short", nil, 200, fmt.Errorf("reading: %w", io.ErrUnexpectedEOF), true},
 		{"no such host", nil, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}}), false},
 		{"DNS timeout", nil, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "timeout", Name: "x", IsTimeout: true}}), true},

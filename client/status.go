@@ -15,6 +15,7 @@ import (
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/internal/clock"
+	"github.com/dcskit/dcskit/signer"
 )
 
 // Status is the answer of ListNumberOfInstancesInDifferentStatus: how many
@@ -73,10 +74,15 @@ func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Stat
 	for _, opt := range opts {
 		opt(&params)
 	}
-	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, c.projectID, &params)
+	projectID, err := c.Project(ctx)
 	if err != nil {
 		return Status{}, err
 	}
+	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, projectID, &params)
+	if err != nil {
+		return Status{}, err
+	}
+	req.Header.Set(signer.HeaderProjectID, projectID)
 	resp, body, err := c.do(ctx, req)
 	if err != nil {
 		return Status{}, err
@@ -131,8 +137,14 @@ func decodeCounts(body []byte) (dcs.Counts, *InvalidResponseError) {
 }
 
 // do sends req until a 2xx arrives or the retry policy gives up, and
-// returns that response with its body read.
-func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+// returns that response with its body read. Credentials come first: a
+// failure to get them is a *CredentialsError, and nothing is sent.
+func (c *caller) do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	if c.creds != nil {
+		if _, err := c.creds.Retrieve(ctx); err != nil {
+			return nil, nil, asCredentialsError(err)
+		}
+	}
 	req = req.WithContext(ctx)
 	var last error
 	for attempt := 1; ; attempt++ {
@@ -170,7 +182,7 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, []b
 // attempt makes one round trip. The returned response's body is read,
 // closed, and replaced by a reader over the bytes read, so that a
 // CheckRetry can look at it.
-func (c *Client) attempt(req *http.Request) (*http.Response, []byte, error) {
+func (c *caller) attempt(req *http.Request) (*http.Response, []byte, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, nil, err

@@ -10,6 +10,11 @@
 // values of their own: LoadAdmin fills their enums in from dcs.yaml (by
 // way of package dcs, which is generated from it), so that the statuses
 // are listed in one place only.
+//
+// iam.yaml describes the two operations of Huawei Cloud IAM that find
+// projects (KeystoneListProjects, KeystoneListAuthProjects): client/
+// discovers a project id with them, through gen/iam, and the fake serves
+// them, through gen/iamserver.
 package openapi
 
 import (
@@ -33,6 +38,11 @@ var Admin []byte
 //go:embed dcs.yaml
 var DCS []byte
 
+// IAM is the raw OpenAPI 3 document of the IAM project operations.
+//
+//go:embed iam.yaml
+var IAM []byte
+
 // LoadDCS parses and validates the DCS document. Each call returns a new
 // *openapi3.T, so callers may change theirs (drop its servers, say)
 // without affecting anyone else.
@@ -45,6 +55,12 @@ func LoadDCS(ctx context.Context) (*openapi3.T, error) {
 // enum it names: "statuses" or "engines" of dcs.yaml.
 func LoadAdmin(ctx context.Context) (*openapi3.T, error) {
 	return load(ctx, "admin.yaml", Admin, fillEnums)
+}
+
+// LoadIAM parses and validates the IAM document, a new *openapi3.T on
+// each call like LoadDCS.
+func LoadIAM(ctx context.Context) (*openapi3.T, error) {
+	return load(ctx, "iam.yaml", IAM)
 }
 
 // ExtEnum marks a schema of admin.yaml whose enum comes from dcs.yaml.

@@ -36,7 +36,13 @@ func (a adminAPI) ListInstances(_ context.Context, req admin.ListInstancesReques
 }
 
 func (a adminAPI) AddInstances(_ context.Context, req admin.AddInstancesRequestObject) (admin.AddInstancesResponseObject, error) {
+	if err := a.s.applyFixtureProjects(*req.Body, a.s.projects.checkMerge); err != nil {
+		return nil, err
+	}
 	insts, err := a.s.applyFixture(fixtureBodyName, *req.Body, a.s.store.add)
+	if err == nil {
+		err = a.s.applyFixtureProjects(*req.Body, a.s.projects.merge)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +51,9 @@ func (a adminAPI) AddInstances(_ context.Context, req admin.AddInstancesRequestO
 
 func (a adminAPI) ReplaceInstances(_ context.Context, req admin.ReplaceInstancesRequestObject) (admin.ReplaceInstancesResponseObject, error) {
 	insts, err := a.s.applyFixture(fixtureBodyName, *req.Body, a.s.store.replace)
+	if err == nil {
+		err = a.s.applyFixtureProjects(*req.Body, a.s.projects.replace)
+	}
 	if err != nil {
 		return nil, err
 	}

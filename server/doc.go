@@ -41,6 +41,21 @@
 // time they follow: a test passes a ManualClock and calls Advance instead
 // of sleeping.
 //
+// The fake also serves the two IAM operations of openapi/iam.yaml with
+// which clients find projects: GET /v3/projects?name=<region> and GET
+// /v3/auth/projects, with the same signature or token checks as the DCS
+// API (injected faults apply to the DCS API only). They answer from a
+// project table, which comes from Options.Projects, SetProjects, the admin
+// API (/_fake/projects) or a fixture's "projects":
+//
+//	{"instances": [...],
+//	 "projects": [{"id": "0605767e...", "name": "cn-north-4"},
+//	              {"id": "other_project", "name": "ap-southeast-1"}]}
+//
+// A project that has instances but no entry in the table is listed under
+// the default region of dcs.yaml's servers, cn-north-4, the region a
+// client uses when told none.
+//
 // Parsing is strict; a mistake (an unknown field or status, a bad or
 // negative duration) is a *FixtureError naming the entry and the valid
 // values, and nothing of that fixture is loaded.

@@ -95,10 +95,14 @@ func isA[E error](err error) bool {
 }
 
 // writeError answers with err as the spec's error body: the gateway's
-// shape for 401, DCS's ErrorResponse for everything else.
+// shape for 401, DCS's ErrorResponse for everything else, with an IAM
+// code (iamCode) for a path of iam.yaml.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	noteError(w, err)
 	status, code, msg := answer(err)
+	if status != http.StatusUnauthorized && s.isIAM(r) {
+		code = iamCode(status)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(errorBody(status, code, msg, w.Header().Get(headerRequestID)))

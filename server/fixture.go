@@ -50,6 +50,9 @@ func (s *Server) LoadFixture(name string, r io.Reader) error {
 	if err == nil {
 		_, err = s.applyFixture(name, fx, s.store.replace)
 	}
+	if err == nil {
+		err = s.applyFixtureProjects(fx, s.projects.replace)
+	}
 	return asFixtureError(name, err)
 }
 
@@ -150,8 +153,12 @@ func jsonText(v any) string {
 }
 
 // applyFixture turns a decoded fixture into instances and hands them to
-// apply (the store's add or replace).
+// apply (the store's add or replace). A bad project table fails it too,
+// before anything is applied; applyFixtureProjects applies the table.
 func (s *Server) applyFixture(name string, fx admin.Fixture, apply func([]Instance) ([]Instance, error)) ([]Instance, error) {
+	if _, ie := fixtureProjects(fx); ie != nil {
+		return nil, asFixtureError(name, ie)
+	}
 	var out []Instance
 	ids := map[string]bool{}
 	for i, e := range fx.Instances {

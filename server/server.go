@@ -17,6 +17,7 @@ import (
 	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/gen/admin"
 	"github.com/dcskit/dcskit/gen/dcsserver"
+	"github.com/dcskit/dcskit/gen/iamserver"
 	"github.com/dcskit/dcskit/internal/clock"
 	"github.com/dcskit/dcskit/internal/httpserve"
 	"github.com/dcskit/dcskit/signer"
@@ -41,10 +42,15 @@ type Options struct {
 	// nil means the system's. It is apart from Now so that a test can move
 	// it hours ahead while clients go on signing with the real time.
 	Clock Clock
+	// Projects is the project table that the fake's IAM starts with
+	// (SetProjects replaces it, Reset restores it). A project that has
+	// instances but no entry is listed under the default region of
+	// dcs.yaml's servers.
+	Projects []Project
 }
 
-// Server is a fake of the DCS instance status API, with an admin API
-// under /_fake/. It is safe for concurrent use.
+// Server is a fake of the DCS instance status API, with IAM's project
+// listings and an admin API under /_fake/. It is safe for concurrent use.
 type Server struct {
 	opts     Options
 	log      *slog.Logger
@@ -52,7 +58,8 @@ type Server struct {
 	store    *store
 	faults   faultQueue
 	specs    *specs
-	// routes serves both APIs; handler is routes inside observe.
+	projects *projectTable
+	// routes serves the APIs; handler is routes inside observe.
 	routes, handler http.Handler
 
 	mu   sync.Mutex
@@ -61,6 +68,9 @@ type Server struct {
 }
 
 var _ dcsserver.StrictServerInterface = (*Server)(nil)
+
+// iamPrefix starts the paths of the IAM operations.
+const iamPrefix = "/v3/"
 
 // New returns a Server that is not listening yet: use Handler, or Start.
 // The OpenAPI documents are parsed once per process and shared by every
@@ -74,6 +84,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: opts.Logger, specs: specs}
+	if s.projects, err = newProjectTable(opts.Projects); err != nil {
+		return nil, err
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,8 +106,8 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// newRoutes serves the DCS API and the admin API, each request checked
-// and answered as the spec says.
+// newRoutes serves the DCS API, IAM's project listings and the admin API,
+// each request checked and answered as its spec says.
 func (s *Server) newRoutes() http.Handler {
 	dcsMux := newWrapMux(chain(s.injectFaults, s.authenticate, s.checkProjectID, s.validator(s.specs.dcs)))
 	dcsserver.HandlerWithOptions(
@@ -118,17 +131,38 @@ func (s *Server) newRoutes() http.Handler {
 			ErrorHandlerFunc: s.badRequest,
 		})
 
-	dcsAPI, adminAPI := s.route(dcsMux), s.route(adminMux)
+	iamMux := newWrapMux(chain(s.authenticate, s.validator(s.specs.iam)))
+	iamserver.HandlerWithOptions(
+		iamserver.NewStrictHandlerWithOptions(iamAPI{s}, []iamserver.StrictMiddlewareFunc{withRequestURL}, iamserver.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc:  s.badRequest,
+			ResponseErrorHandlerFunc: s.writeError,
+		}),
+		iamserver.StdHTTPServerOptions{
+			BaseRouter:       iamMux,
+			ErrorHandlerFunc: s.badRequest,
+		})
+
+	dcsAPI, adminAPI, iamAPI := s.route(dcsMux), s.route(adminMux), s.route(iamMux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, adminPrefix) {
 			adminAPI.ServeHTTP(w, r)
+			return
+		}
+		if s.isIAM(r) {
+			iamAPI.ServeHTTP(w, r)
 			return
 		}
 		dcsAPI.ServeHTTP(w, r)
 	})
 }
 
-// Handler serves the DCS API and the admin API.
+// isIAM reports whether r is for a path of iam.yaml; everything else but
+// the admin API is the DCS API's, unknown paths included.
+func (s *Server) isIAM(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, iamPrefix) && s.specs.iam.hasPath(r.URL.Path)
+}
+
+// Handler serves the DCS API, IAM's project listings and the admin API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves in
@@ -198,10 +232,11 @@ func (s *Server) SetStatus(id string, st dcs.Status) error {
 func (s *Server) Remove(id string) error { return s.store.remove(id) }
 
 // Reset removes every instance, with its pending changes, and every
-// pending fault.
+// pending fault, and puts back the project table of Options.Projects.
 func (s *Server) Reset() {
 	s.store.reset()
 	s.faults.clear()
+	s.projects.reset()
 }
 
 // Instances lists projectID's instances, or all instances for "", in the

@@ -19,10 +19,14 @@ import (
 // change once made, so one set serves every Server of the process: a
 // Server of its own costs only its state.
 type specs struct {
-	dcs, admin *spec
+	dcs, admin, iam *spec
+	// defaultRegion is the default of dcs.yaml's region variable: the
+	// fake's IAM lists a project that has instances but no entry in the
+	// project table under it.
+	defaultRegion string
 }
 
-// loadSpecs parses and validates both documents once per process.
+// loadSpecs parses and validates the documents once per process.
 var loadSpecs = sync.OnceValues(func() (*specs, error) {
 	ctx := context.Background()
 	dcsDoc, err := openapi.LoadDCS(ctx)
@@ -33,7 +37,17 @@ var loadSpecs = sync.OnceValues(func() (*specs, error) {
 	if err != nil {
 		return nil, err
 	}
+	iamDoc, err := openapi.LoadIAM(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out specs
+	if out.defaultRegion, err = defaultRegion(dcsDoc); err != nil {
+		return nil, err
+	}
+	if out.iam, err = newSpec(iamDoc); err != nil {
+		return nil, err
+	}
 	if out.dcs, err = newSpec(dcsDoc); err != nil {
 		return nil, err
 	}
@@ -42,6 +56,21 @@ var loadSpecs = sync.OnceValues(func() (*specs, error) {
 	}
 	return &out, nil
 })
+
+// defaultRegion reads the default of the region variable of doc's first
+// server, before newSpec drops the servers.
+func defaultRegion(doc *openapi3.T) (string, error) {
+	if len(doc.Servers) > 0 {
+		if v := doc.Servers[0].Variables["region"]; v != nil && v.Default != "" {
+			return v.Default, nil
+		}
+	}
+	return "", fmt.Errorf("server: %s: no default region in its first server", doc.Info.Title)
+}
+
+// hasPath reports whether the document has path p, which has no
+// parameters.
+func (sp *spec) hasPath(p string) bool { return sp.doc.Paths.Value(p) != nil }
 
 // spec validates requests against one document.
 type spec struct {

@@ -2,53 +2,76 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dcskit/dcskit/client"
+	"github.com/dcskit/dcskit/client/profile"
 )
 
 // connFlags are the flags of every command that calls the API.
 type connFlags struct {
-	projectID string
-	region    string
-	endpoint  string
-	timeout   time.Duration
+	projectID        string
+	region           string
+	endpoint         string
+	endpointTemplate string
+	timeout          time.Duration
 }
 
-// addConnFlags registers --project-id, --region, --endpoint and --timeout,
-// whose default is defaultTimeout, on cmd.
+// addConnFlags registers --project-id, --region, --endpoint,
+// --endpoint-template and --timeout, whose default is defaultTimeout, on
+// cmd.
 func addConnFlags(cmd *cobra.Command, defaultTimeout time.Duration) *connFlags {
 	f := &connFlags{}
 	fs := cmd.Flags()
-	fs.StringVar(&f.projectID, "project-id", "", "project ID (default $"+client.EnvProjectID+")")
+	fs.StringVar(&f.projectID, "project-id", "", "project ID (default $"+client.EnvProjectID+", the profile's project_id, or the region's project in IAM)")
 	fs.StringVar(&f.region, "region", client.DefaultRegion, "region; the endpoint is https://dcs.<region>.myhuaweicloud.com")
 	fs.StringVar(&f.endpoint, "endpoint", "", "API base URL; overrides --region and $"+client.EnvEndpointPrefix+"<REGION>")
+	fs.StringVar(&f.endpointTemplate, "endpoint-template", "", "API base URL of every region, {region} replaced, e.g. https://dcs.{region}.example; overrides $"+client.EnvEndpointPrefix+"<REGION>")
 	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, "limit for the whole command, retries included (0: none)")
 	return f
 }
 
-// newClient builds a client from the flags and the environment (the
-// official SDK's variables, see client.FromEnv). Flags win. Every failure
-// is a usage error: nothing has been sent yet.
-func (f *connFlags) newClient(e *env) (*client.Client, error) {
-	getenv := e.getenv
-	if f.projectID == "" && getenv(client.EnvProjectID) == "" {
-		return nil, usageErrorf("a project id is required: --project-id or $%s", client.EnvProjectID)
-	}
-	opts := []client.Option{client.FromEnv(getenv), client.WithRegion(f.region)}
+// newClient builds a client from the flags and the official SDK's
+// defaults (the environment, the profile file, ECS metadata; see
+// profile.FromDefaultChain), flags winning, and finds its credentials and
+// project before the command starts. Bad flags, no credentials, or no
+// single project for the region are usage errors; a failure to reach IAM
+// is not.
+func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, error) {
+	opts := []client.Option{profile.FromDefaultChain(e.getenv), client.WithRegion(f.region)}
 	if f.projectID != "" {
 		opts = append(opts, client.WithProjectID(f.projectID))
 	}
 	if f.endpoint != "" {
 		opts = append(opts, client.WithEndpoint(f.endpoint))
 	}
+	if f.endpointTemplate != "" {
+		opts = append(opts, client.WithEndpointTemplate(f.endpointTemplate))
+	}
 	c, err := client.New(append(opts, e.clientOptions...)...)
 	if err != nil {
 		return nil, usageError{err}
 	}
+	ctx, cancel := f.withTimeout(ctx)
+	defer cancel()
+	if _, err := c.Credentials(ctx); err != nil {
+		return nil, asUsageError[*client.CredentialsError](err)
+	}
+	if _, err := c.Project(ctx); err != nil {
+		return nil, asUsageError[*client.DiscoveryError](err)
+	}
 	return c, nil
+}
+
+// asUsageError makes err a usage error if it is an E.
+func asUsageError[E error](err error) error {
+	if _, ok := errors.AsType[E](err); ok {
+		return usageError{err}
+	}
+	return err
 }
 
 // withTimeout bounds ctx by --timeout.

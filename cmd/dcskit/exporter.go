@@ -44,7 +44,7 @@ gracefully.`,
 		if minInterval < 0 {
 			return usageErrorf("--min-interval must not be negative, got %s", minInterval)
 		}
-		c, err := conn.newClient(e)
+		c, err := conn.newClient(cmd.Context(), e)
 		if err != nil {
 			return err
 		}

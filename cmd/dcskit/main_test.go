@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/dcskit/dcskit/client"
 )
 
 // result is what one dcskit run printed and its exit status.
@@ -57,9 +59,24 @@ func runEnv(t *testing.T, ctx context.Context, e *env, args ...string) result {
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
 
+// mapEnv is environ as getenv. Unless environ says otherwise, IAM and
+// the ECS metadata service are at nowhere, so that no test reaches the
+// network, or 169.254.169.254; and with no $HOME, no test reads a real
+// profile file.
 func mapEnv(environ map[string]string) func(string) string {
-	return func(k string) string { return environ[k] }
+	return func(k string) string {
+		if v, ok := environ[k]; ok {
+			return v
+		}
+		if k == client.EnvIAMEndpoint || k == client.EnvMetadataEndpoint {
+			return nowhere
+		}
+		return ""
+	}
 }
+
+// nowhere is a loopback address where nothing listens.
+const nowhere = "http://127.0.0.1:1"
 
 // running is a long-running command (serve, exporter) in the background.
 type running struct {

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/internal/httpserve"
 	"github.com/dcskit/dcskit/server"
 )
@@ -15,6 +17,7 @@ func newServeCmd(e *env) *cobra.Command {
 	var (
 		addr, fixture string
 		opts          server.Options
+		projects      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -30,8 +33,14 @@ against the OpenAPI document.
 "becomes" (optional) changes the status when "after" has passed.
 --ak with --sk requires AK/SK (SDK-HMAC-SHA256) signatures; --token requires
 X-Auth-Token; with both, either is accepted. The admin API under /_fake/
-(reset, instances, faults, healthz; see openapi/admin.yaml) changes the fake
-while it runs.
+(reset, instances, projects, faults, healthz; see openapi/admin.yaml)
+changes the fake while it runs.
+
+It also serves IAM's project listings (GET /v3/projects?name=<region>, GET
+/v3/auth/projects), with which clients find a project id, from --project,
+the fixture's "projects" (a list of {"id": ..., "name": "<region>"}) or
+/_fake/projects. A project that has instances but no entry is listed under
+` + client.DefaultRegion + `.
 
 The first line on stdout is the base URL. Logs go to stderr, one line per
 request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
@@ -46,14 +55,22 @@ request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
 	fs.StringVar(&opts.SecretKey, "sk", "", "the secret key of --ak")
 	fs.StringVar(&opts.Token, "token", "", "require X-Auth-Token to equal this token")
 	fs.BoolVar(&opts.DisableValidation, "disable-validation", false, "do not check requests against the OpenAPI document")
+	fs.StringArrayVar(&projects, "project", nil, "`ID=REGION`: a project that IAM lists, named after its region (repeatable)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if (opts.AccessKey == "") != (opts.SecretKey == "") {
 			return usageErrorf("--ak and --sk must be given together")
 		}
+		for _, p := range projects {
+			id, region, ok := strings.Cut(p, "=")
+			if !ok {
+				return usageErrorf("--project %q: want ID=REGION", p)
+			}
+			opts.Projects = append(opts.Projects, server.Project{ID: id, Name: region})
+		}
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 		s, err := server.New(opts)
 		if err != nil {
-			return err
+			return asUsageError[*server.InvalidError](err)
 		}
 		if fixture != "" {
 			if err := s.LoadFixtureFile(fixture); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
@@ -124,6 +125,8 @@ func TestServeRejects(t *testing.T) {
 		{"sk without ak", []string{"--sk", "SK"}, 2, []string{"--ak"}},
 		{"bad address", []string{"--addr", "127.0.0.1:99999"}, 1, []string{"listen"}},
 		{"argument", []string{"extra"}, 2, []string{"no arguments"}},
+		{"project without region", []string{"--project", "p1"}, 2, []string{`--project "p1": want ID=REGION`}},
+		{"bad project", []string{"--project", "p/1=cn-north-4"}, 2, []string{"Projects[0].id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,4 +139,21 @@ func TestServeRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dcskit serve stands for IAM as well: dcskit status finds its project
+// there.
+func TestServeProjectsForDiscovery(t *testing.T) {
+	t.Parallel()
+	const ak, sk = "AKSERVE", "sk-serve-SECRET"
+	s := startServe(t, "--fixture", serveFixture, "--ak", ak, "--sk", sk, "--project", serveProject+"=ap-southeast-1")
+	e := &env{
+		getenv:        mapEnv(map[string]string{"HUAWEICLOUD_SDK_AK": ak, "HUAWEICLOUD_SDK_SK": sk, "HUAWEICLOUD_SDK_IAM_ENDPOINT": s.url}),
+		clientOptions: []client.Option{client.WithHTTPClient(contractClient(t))},
+	}
+	r := runEnv(t, nil, e, "status", "--region", "ap-southeast-1", "--endpoint-template", s.url, "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.EqualValues(t, 16, got["running_count"], "the fixture's project")
 }

@@ -25,10 +25,14 @@ func newStatusCmd(e *env) *cobra.Command {
 		Long: `Print how many of the project's DCS instances are in each status, per
 engine and in total, from the ListNumberOfInstancesInDifferentStatus API.
 
-Credentials come from the environment, as for the official SDK:
-HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (plus HUAWEICLOUD_SDK_SECURITY_TOKEN
-for temporary credentials), HUAWEICLOUD_SDK_PROJECT_ID, and the endpoint
-override HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
+Credentials come from where the official SDK finds them, in its order: the
+environment (HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, plus
+HUAWEICLOUD_SDK_SECURITY_TOKEN for temporary credentials), the profile file
+(HUAWEICLOUD_SDK_CREDENTIALS_FILE or ~/.huaweicloud/credentials, section
+[basic]), then the ECS metadata service. The project is --project-id,
+HUAWEICLOUD_SDK_PROJECT_ID or the profile's project_id; without one, the
+region's project is found through IAM (HUAWEICLOUD_SDK_IAM_ENDPOINT). The
+endpoint override is HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
 
 Exit status: 0 on success, 1 when the API or the network fails, 2 for a
 mistake in the command line or the configuration.`,
@@ -47,7 +51,7 @@ mistake in the command line or the configuration.`,
 		if output != "table" && output != "json" {
 			return usageErrorf("unknown output %q: want table or json", output)
 		}
-		c, err := conn.newClient(e)
+		c, err := conn.newClient(cmd.Context(), e)
 		if err != nil {
 			return err
 		}

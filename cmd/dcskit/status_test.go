@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/client"
+	"github.com/dcskit/dcskit/client/profile"
 	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
+	"github.com/dcskit/dcskit/server"
 )
 
 const (
@@ -124,6 +130,7 @@ func TestStatusErrors(t *testing.T) {
 	dead.Close()
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	t.Cleanup(hung.Close)
+	emptyIAM := startFake(t, `{"instances": []}`)
 
 	tests := []struct {
 		name string
@@ -138,10 +145,16 @@ func TestStatusErrors(t *testing.T) {
 			[]string{"after 3 attempts", "connection refused"}},
 		{"timeout", credsEnv(), []string{"--endpoint", hung.URL, "--project-id", "p", "--timeout", "50ms"}, 1,
 			[]string{"deadline exceeded"}},
-		{"missing project id", credsEnv(), []string{"--endpoint", gateway.URL}, 2,
-			[]string{"project id is required", "--project-id", "HUAWEICLOUD_SDK_PROJECT_ID"}},
+		{"no project for the region", credsEnv(client.EnvIAMEndpoint, emptyIAM.url), []string{"--endpoint", gateway.URL, "--region", "eu-west-0"}, 2,
+			[]string{`IAM at ` + emptyIAM.url + ` has no project named "eu-west-0"`, "give the project id"}},
+		{"IAM refuses", credsEnv(client.EnvIAMEndpoint, gateway.URL), []string{"--endpoint", gateway.URL}, 1,
+			[]string{"finding the project of region cn-north-4 through IAM at " + gateway.URL, "HTTP 401"}},
 		{"missing credentials", nil, []string{"--endpoint", gateway.URL, "--project-id", "p"}, 2,
-			[]string{"no credentials", "HUAWEICLOUD_SDK_AK"}},
+			[]string{"no credentials: environment: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set; profile file: no home directory", "ECS metadata " + nowhere + ": not reachable"}},
+		{"named profile file missing", map[string]string{profile.EnvFile: "/nonexistent/credentials"}, []string{"--endpoint", gateway.URL, "--project-id", "p"}, 2,
+			[]string{"profile file /nonexistent/credentials (from HUAWEICLOUD_SDK_CREDENTIALS_FILE): no such file"}},
+		{"bad endpoint template", credsEnv(), []string{"--project-id", "p", "--endpoint-template", "dcs.{region}.example"}, 2,
+			[]string{"endpoint template: invalid endpoint"}},
 		{"AK without SK", map[string]string{"HUAWEICLOUD_SDK_AK": testAK}, []string{"--project-id", "p"}, 2,
 			[]string{"empty secret key"}},
 		{"unknown output", credsEnv(), []string{"--project-id", "p", "-o", "yaml"}, 2,
@@ -174,4 +187,105 @@ func TestStatusHelpShowsExamples(t *testing.T) {
 	for _, w := range []string{"Examples:", "dcskit status -o json", "--include-failure", "--timeout", "--region", "HUAWEICLOUD_SDK_AK"} {
 		assert.Contains(t, r.stdout, w)
 	}
+}
+
+// regionsFixture holds two projects in two regions.
+const regionsFixture = `{
+  "instances": [
+    {"project_id": "p-north", "engine": "Redis", "status": "RUNNING", "count": 2},
+    {"project_id": "p-south", "engine": "Memcached", "status": "CREATING", "count": 3}
+  ],
+  "projects": [{"id": "p-north", "name": "cn-north-4"}, {"id": "p-south", "name": "ap-southeast-1"}]
+}`
+
+// status with no project id finds the region's project through IAM; one
+// fake stands for IAM and for both regions' DCS endpoints.
+func TestStatusFindsTheProject(t *testing.T) {
+	t.Parallel()
+	f := startFake(t, regionsFixture)
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string // the table's row
+	}{
+		{"endpoint override", credsEnv(client.EnvIAMEndpoint, f.url, "HUAWEICLOUD_SDK_REGION_DCS_AP_SOUTHEAST_1", f.url),
+			[]string{"--region", "ap-southeast-1"}, []string{"CREATING", "0", "3", "3"}},
+		{"endpoint template", credsEnv(client.EnvIAMEndpoint, f.url),
+			[]string{"--region", "cn-north-4", "--endpoint-template", f.url}, []string{"RUNNING", "2", "0", "2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, tt.env, append([]string{"status"}, tt.args...)...)
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.Equal(t, [][]string{{"STATUS", "REDIS", "MEMCACHED", "TOTAL"}, tt.want}, rows(r.stdout))
+		})
+	}
+}
+
+// The profile file alone configures status: keys, security token and
+// project.
+func TestStatusFromAProfileFile(t *testing.T) {
+	t.Parallel()
+	f := startFake(t, regionsFixture)
+	path := filepath.Join(t.TempDir(), "credentials")
+	require.NoError(t, os.WriteFile(path, []byte("[basic]\nak = "+testAK+"\nsk = "+testSK+"\nsecurity_token = tok\nproject_id = p-south\n"), 0o600))
+	r := runCLI(t, nil, map[string]string{profile.EnvFile: path}, "status", "--endpoint", f.url)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, [][]string{{"STATUS", "REDIS", "MEMCACHED", "TOTAL"}, {"CREATING", "0", "3", "3"}}, rows(r.stdout))
+}
+
+// readmeSection is the README's section under heading, up to the next.
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "\n## "+heading+"\n")
+	require.True(t, ok, "no section %q", heading)
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
+}
+
+// codeBlock is the first code block of lang in text, without its
+// indentation.
+func codeBlock(t *testing.T, text, lang string) string {
+	t.Helper()
+	m := regexp.MustCompile("(?s)\n( *)```" + lang + "\n(.*?)\n *```").FindStringSubmatch(text)
+	require.NotNil(t, m, "no %s block", lang)
+	var lines []string
+	for _, l := range strings.Split(m[2], "\n") {
+		lines = append(lines, strings.TrimPrefix(l, m[1]))
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// The README's "Operating many projects", as written: its profile file at
+// ~/.huaweicloud/credentials, and its command with no project id, against
+// a fake that stands for IAM and the region.
+func TestREADMEOperatingManyProjects(t *testing.T) {
+	t.Parallel()
+	section := readmeSection(t, "Operating many projects")
+	home := t.TempDir()
+	path := filepath.Join(home, ".huaweicloud", "credentials")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	require.NoError(t, os.WriteFile(path, []byte(codeBlock(t, section, "ini")), 0o600))
+	keys, err := profile.File(mapEnv(map[string]string{"HOME": home})).Retrieve(t.Context())
+	require.NoError(t, err)
+
+	s, err := server.New(server.Options{AccessKey: keys.Keys.AccessKey, SecretKey: keys.Keys.SecretKey,
+		Projects: []server.Project{{ID: "p-south", Name: "ap-southeast-1"}}})
+	require.NoError(t, err)
+	_, err = s.Add(server.Instance{ProjectID: "p-south", Engine: dcs.Redis, Status: dcs.Running})
+	require.NoError(t, err)
+	fake := httptest.NewServer(contracttest.New(t).Handler(t, s.Handler()))
+	t.Cleanup(fake.Close)
+
+	command := strings.TrimSpace(codeBlock(t, section, "sh"))
+	args, ok := strings.CutPrefix(command, "dcskit ")
+	require.True(t, ok, command)
+	r := runCLI(t, nil, map[string]string{"HOME": home, "USERPROFILE": home,
+		client.EnvIAMEndpoint: fake.URL, client.EnvEndpointPrefix + "AP_SOUTHEAST_1": fake.URL}, strings.Fields(args)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, [][]string{{"STATUS", "REDIS", "MEMCACHED", "TOTAL"}, {"RUNNING", "1", "0", "1"}}, rows(r.stdout))
 }

@@ -67,7 +67,7 @@ the command line or the configuration.`,
 			}
 			conds = append(conds, c)
 		}
-		c, err := conn.newClient(e)
+		c, err := conn.newClient(cmd.Context(), e)
 		if err != nil {
 			return err
 		}

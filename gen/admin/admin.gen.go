@@ -72,6 +72,13 @@ type Fault struct {
 // or a bad duration is an error naming the entry.
 type Fixture struct {
 	Instances []FixtureEntry `json:"instances"`
+
+	// Projects The project table of the fake's IAM (GET /v3/projects and
+	// /v3/auth/projects). Loading a fixture, or replacing instances
+	// with one, replaces the table; adding a fixture's instances adds
+	// its projects, replacing entries of the same id. Without it the
+	// table is left as it is.
+	Projects *[]Project `json:"projects,omitempty"`
 }
 
 // FixtureEntry defines model for FixtureEntry.
@@ -170,6 +177,21 @@ type InstanceUpdate struct {
 	Status *Status `json:"status,omitempty"`
 }
 
+// Project An entry of the project table of the fake's IAM.
+type Project struct {
+	// Id 1 to 64 letters, digits, '-' or '_'.
+	Id string `json:"id"`
+
+	// Name 1 to 64 letters, digits, '-' or '_': the region the project is
+	// named after, such as cn-north-4.
+	Name string `json:"name"`
+}
+
+// ProjectTable defines model for ProjectTable.
+type ProjectTable struct {
+	Projects []Project `json:"projects"`
+}
+
 // Status An instance status as the DCS API spells it: one per counter of
 // dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
 // The fake fills this enum in from dcs.yaml when it loads this
@@ -224,6 +246,9 @@ type ReplaceInstancesJSONRequestBody = Fixture
 // UpdateInstanceJSONRequestBody defines body for UpdateInstance for application/json ContentType.
 type UpdateInstanceJSONRequestBody = InstanceUpdate
 
+// ReplaceProjectsJSONRequestBody defines body for ReplaceProjects for application/json ContentType.
+type ReplaceProjectsJSONRequestBody = ProjectTable
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ClearFaults Drop every pending fault
@@ -250,6 +275,12 @@ type ServerInterface interface {
 	// UpdateInstance Change an instance's status, now or later
 	// (PATCH /_fake/instances/{id})
 	UpdateInstance(w http.ResponseWriter, r *http.Request, id string)
+	// ListProjects List the projects the fake's IAM serves
+	// (GET /_fake/projects)
+	ListProjects(w http.ResponseWriter, r *http.Request)
+	// ReplaceProjects Replace the project table
+	// (PUT /_fake/projects)
+	ReplaceProjects(w http.ResponseWriter, r *http.Request)
 	// Reset Remove every instance and pending fault
 	// (POST /_fake/reset)
 	Reset(w http.ResponseWriter, r *http.Request)
@@ -419,6 +450,34 @@ func (siw *ServerInterfaceWrapper) UpdateInstance(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// ListProjects operation middleware
+func (siw *ServerInterfaceWrapper) ListProjects(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListProjects(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReplaceProjects operation middleware
+func (siw *ServerInterfaceWrapper) ReplaceProjects(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReplaceProjects(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // Reset operation middleware
 func (siw *ServerInterfaceWrapper) Reset(w http.ResponseWriter, r *http.Request) {
 
@@ -562,6 +621,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/_fake/instances/{id}", wrapper.UpdateInstance)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/_fake/faults", wrapper.ClearFaults)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/_fake/faults", wrapper.InjectFault)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/projects", wrapper.ListProjects)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/_fake/projects", wrapper.ReplaceProjects)
 
 	return m
 }
@@ -861,6 +922,83 @@ func (response UpdateInstancedefaultJSONResponse) VisitUpdateInstanceResponse(w 
 	return err
 }
 
+type ListProjectsRequestObject struct {
+}
+
+type ListProjectsResponseObject interface {
+	VisitListProjectsResponse(w http.ResponseWriter) error
+}
+
+type ListProjects200JSONResponse ProjectTable
+
+func (response ListProjects200JSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjectsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response ListProjectsdefaultJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceProjectsRequestObject struct {
+	Body *ReplaceProjectsJSONRequestBody
+}
+
+type ReplaceProjectsResponseObject interface {
+	VisitReplaceProjectsResponse(w http.ResponseWriter) error
+}
+
+type ReplaceProjects200JSONResponse ProjectTable
+
+func (response ReplaceProjects200JSONResponse) VisitReplaceProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceProjectsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response ReplaceProjectsdefaultJSONResponse) VisitReplaceProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResetRequestObject struct {
 }
 
@@ -919,6 +1057,12 @@ type StrictServerInterface interface {
 	// UpdateInstance Change an instance's status, now or later
 	// (PATCH /_fake/instances/{id})
 	UpdateInstance(ctx context.Context, request UpdateInstanceRequestObject) (UpdateInstanceResponseObject, error)
+	// ListProjects List the projects the fake's IAM serves
+	// (GET /_fake/projects)
+	ListProjects(ctx context.Context, request ListProjectsRequestObject) (ListProjectsResponseObject, error)
+	// ReplaceProjects Replace the project table
+	// (PUT /_fake/projects)
+	ReplaceProjects(ctx context.Context, request ReplaceProjectsRequestObject) (ReplaceProjectsResponseObject, error)
 	// Reset Remove every instance and pending fault
 	// (POST /_fake/reset)
 	Reset(ctx context.Context, request ResetRequestObject) (ResetResponseObject, error)
@@ -1182,6 +1326,61 @@ func (sh *strictHandler) UpdateInstance(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateInstanceResponseObject); ok {
 		if err := validResponse.VisitUpdateInstanceResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListProjects operation middleware
+func (sh *strictHandler) ListProjects(w http.ResponseWriter, r *http.Request) {
+	var request ListProjectsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProjects(ctx, request.(ListProjectsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProjects")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListProjectsResponseObject); ok {
+		if err := validResponse.VisitListProjectsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReplaceProjects operation middleware
+func (sh *strictHandler) ReplaceProjects(w http.ResponseWriter, r *http.Request) {
+	var request ReplaceProjectsRequestObject
+
+	var body ReplaceProjectsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplaceProjects(ctx, request.(ReplaceProjectsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplaceProjects")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReplaceProjectsResponseObject); ok {
+		if err := validResponse.VisitReplaceProjectsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

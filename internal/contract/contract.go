@@ -20,8 +20,8 @@ import (
 	"github.com/dcskit/dcskit/openapi"
 )
 
-// Checker validates responses against the DCS document and the admin
-// document. A response to a request that neither routes (an unknown path
+// Checker validates responses against the DCS, admin and IAM documents.
+// A response to a request that neither routes (an unknown path
 // or a method the path does not have) must be a DCS ErrorResponse, or for
 // a 401 the API gateway's GatewayErrorResponse: the gateway authenticates
 // before anything is routed. A Checker never changes once made.
@@ -32,7 +32,7 @@ type Checker struct {
 	options       *openapi3filter.Options
 }
 
-// New returns the Checker of this process: both documents are parsed once
+// New returns the Checker of this process: the documents are parsed once
 // and shared. Servers are ignored when routing, so any host matches.
 func New() (*Checker, error) { return shared() }
 
@@ -43,6 +43,10 @@ var shared = sync.OnceValues(func() (*Checker, error) {
 		return nil, err
 	}
 	admin, err := openapi.LoadAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	iam, err := openapi.LoadIAM(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +66,7 @@ var shared = sync.OnceValues(func() (*Checker, error) {
 		return nil, errors.New("contract: dcs.yaml has no GatewayErrorResponse schema")
 	}
 	c.gatewaySchema = ref.Value
-	for _, doc := range []*openapi3.T{dcs, admin} {
+	for _, doc := range []*openapi3.T{dcs, admin, iam} {
 		doc.Servers = nil
 		r, err := legacy.NewRouter(doc)
 		if err != nil {
