@@ -41,6 +41,10 @@ type Options struct {
 	// nil means the system's. It is apart from Now so that a test can move
 	// it hours ahead while clients go on signing with the real time.
 	Clock Clock
+	// JournalSize is how many requests the request journal keeps (see
+	// Requests), the oldest let go first: 0 means DefaultJournalSize, a
+	// negative value keeps none; at most MaxJournalSize.
+	JournalSize int
 }
 
 // Server is a fake of the DCS instance status API, with an admin API
@@ -51,6 +55,7 @@ type Server struct {
 	verifier *signer.Verifier
 	store    *store
 	faults   faultQueue
+	journal  *journal
 	specs    *specs
 	// routes serves both APIs; handler is routes inside observe.
 	routes, handler http.Handler
@@ -73,7 +78,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, specs: specs}
+	journal, err := newJournal(opts.JournalSize)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, specs: specs, journal: journal}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

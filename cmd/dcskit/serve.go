@@ -13,8 +13,8 @@ import (
 
 func newServeCmd(e *env) *cobra.Command {
 	var (
-		addr, fixture string
-		opts          server.Options
+		addr, fixture, logLevel string
+		opts                    server.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -33,10 +33,18 @@ X-Auth-Token; with both, either is accepted. The admin API under /_fake/
 (reset, instances, faults, healthz; see openapi/admin.yaml) changes the fake
 while it runs.
 
+The fake journals every request but those to /_fake/: GET /_fake/requests
+(?status=401&path=...) tells what clients sent, which access key signed it
+and why a request was refused; DELETE /_fake/requests empties it. It keeps
+the last --journal-size requests and holds no secret.
+
 The first line on stdout is the base URL. Logs go to stderr, one line per
-request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
+request, with the reason of a refused signature; --log-level debug adds the
+canonical request and string to sign the fake expected, to debug a signer.
+SIGINT or SIGTERM drains requests in flight and exits 0.`,
 		Example: `  dcskit serve --addr 127.0.0.1:0 --fixture instances.json --ak AK --sk SK
-  curl -s -X POST localhost:8080/_fake/faults -d '{"status":503,"times":2}'`,
+  curl -s -X POST localhost:8080/_fake/faults -d '{"status":503,"times":2}'
+  curl -s 'localhost:8080/_fake/requests?status=401'`,
 		Args: noArgs,
 	}
 	fs := cmd.Flags()
@@ -46,11 +54,20 @@ request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
 	fs.StringVar(&opts.SecretKey, "sk", "", "the secret key of --ak")
 	fs.StringVar(&opts.Token, "token", "", "require X-Auth-Token to equal this token")
 	fs.BoolVar(&opts.DisableValidation, "disable-validation", false, "do not check requests against the OpenAPI document")
+	fs.IntVar(&opts.JournalSize, "journal-size", server.DefaultJournalSize, fmt.Sprintf("requests the journal keeps, at most %d; negative: none", server.MaxJournalSize))
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if (opts.AccessKey == "") != (opts.SecretKey == "") {
 			return usageErrorf("--ak and --sk must be given together")
 		}
-		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+			return usageErrorf("--log-level %q: want debug, info, warn or error", logLevel)
+		}
+		if opts.JournalSize > server.MaxJournalSize {
+			return usageErrorf("--journal-size %d: at most %d", opts.JournalSize, server.MaxJournalSize)
+		}
+		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 		s, err := server.New(opts)
 		if err != nil {
 			return err
