@@ -29,6 +29,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else if err := signer.Sign(r, nil, t.cred, t.now()); err != nil {
 		return nil, err
 	}
+	editAfterAuth(r)
 	next := t.next
 	if next == nil {
 		next = http.DefaultTransport
