@@ -1,0 +1,327 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/client"
+	"github.com/dcskit/dcskit/conformance"
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
+	"github.com/dcskit/dcskit/server"
+)
+
+const (
+	testAK      = "AKVERIFY"
+	testSK      = "sk-verify-SECRET"
+	testToken   = "tok-verify-SECRET"
+	testProject = "p"
+)
+
+// newFake is a credential-checking fake with one instance of each engine
+// in each status, failed creations included, whose every answer is held
+// to the spec.
+func newFake(t *testing.T, opts server.Options) (*server.Server, http.Handler) {
+	t.Helper()
+	s, err := server.New(opts)
+	require.NoError(t, err)
+	var insts []server.Instance
+	for _, e := range dcs.Engines() {
+		for _, st := range dcs.Statuses() {
+			insts = append(insts, server.Instance{ProjectID: testProject, Engine: e, Status: st})
+		}
+	}
+	_, err = s.Add(insts...)
+	require.NoError(t, err)
+	return s, contracttest.New(t).Handler(t, s.Handler())
+}
+
+func signedFake(t *testing.T) (*server.Server, http.Handler) {
+	t.Helper()
+	return newFake(t, server.Options{AccessKey: testAK, SecretKey: testSK})
+}
+
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// check runs conformance.Check against url with a signing client.
+func check(t *testing.T, url string, opts ...client.Option) conformance.Report {
+	t.Helper()
+	base := []client.Option{client.WithEndpoint(url), client.WithProjectID(testProject)}
+	if len(opts) == 0 {
+		opts = []client.Option{client.WithCredentials(testAK, testSK)}
+	}
+	c, err := client.New(append(base, opts...)...)
+	require.NoError(t, err)
+	r, err := conformance.Check(t.Context(), c)
+	require.NoError(t, err)
+	return r
+}
+
+// answer is a response on its way out of a hostile server.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// hostile serves h, with break applied to each answer it gives to r.
+func hostile(t *testing.T, h http.Handler, breakIt func(r *http.Request, a *answer)) string {
+	t.Helper()
+	return serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		a := &answer{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+		breakIt(r, a)
+		for k, v := range a.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(a.status)
+		_, _ = w.Write(a.body)
+	}))
+}
+
+// onCounts applies f to the JSON of every 200 answer.
+func onCounts(t *testing.T, f func(top map[string]any)) func(*http.Request, *answer) {
+	return func(_ *http.Request, a *answer) {
+		if a.status != http.StatusOK {
+			return
+		}
+		var top map[string]any
+		require.NoError(t, json.Unmarshal(a.body, &top))
+		f(top)
+		var err error
+		a.body, err = json.Marshal(top)
+		require.NoError(t, err)
+	}
+}
+
+func engine(top map[string]any, e dcs.Engine) map[string]any { return top[e.Key()].(map[string]any) }
+
+func fields(fs []conformance.Finding, sev conformance.Severity) []string {
+	var out []string
+	for _, f := range fs {
+		if f.Severity == sev {
+			out = append(out, f.Field)
+		}
+	}
+	return out
+}
+
+func TestTheFakeIsConformant(t *testing.T) {
+	t.Parallel()
+	t.Run("signed", func(t *testing.T) {
+		t.Parallel()
+		fake, h := signedFake(t)
+		r := check(t, serve(t, h))
+		assert.True(t, r.Conformant(), "%+v", r.Findings)
+		assert.Empty(t, r.Findings)
+		assert.Equal(t, []string{"include_failure absent", "include_failure=true", "include_failure=false", "include_failure=TRUE", "wrong signature"}, r.Checks)
+		var sent []string
+		for _, rr := range fake.Requests() {
+			sent = append(sent, rr.RawQuery+" "+string(rr.Auth.Result))
+		}
+		assert.Equal(t, []string{" ok", "include_failure=true ok", "include_failure=false ok", "include_failure=TRUE ok", " rejected"}, sent)
+	})
+	t.Run("token", func(t *testing.T) {
+		t.Parallel()
+		fake, h := newFake(t, server.Options{Token: testToken})
+		r := check(t, serve(t, h), client.WithIAMToken(testToken))
+		assert.True(t, r.Conformant(), "%+v", r.Findings)
+		assert.Empty(t, r.Findings)
+		last := fake.Requests()[len(fake.Requests())-1]
+		assert.Equal(t, server.AuthRejected, last.Auth.Result, "the token was spoiled")
+	})
+}
+
+// Each hostile server breaks one rule; Check names the field.
+func TestHostileServers(t *testing.T) {
+	t.Parallel()
+	redis, memcached := dcs.Engines()[0], dcs.Engines()[1]
+	running, errs, failed := dcs.Running.Counter(), dcs.Error.Counter(), dcs.CreateFailed.Counter()
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T) func(*http.Request, *answer)
+		field   string
+		message string
+	}{
+		{"negative counter", func(t *testing.T) func(*http.Request, *answer) {
+			return onCounts(t, func(top map[string]any) {
+				// The sum still holds: only the sign is wrong.
+				engine(top, redis)[errs] = -1
+				engine(top, memcached)[errs] = 1
+				top[errs] = 0
+			})
+		}, redis.Key() + "." + errs, "at least 0"},
+		{"total is not the sum", func(t *testing.T) func(*http.Request, *answer) {
+			return onCounts(t, func(top map[string]any) { top[running] = 5 })
+		}, running, "5 is not the sum of the engines' counters (redis 1 + memcached 1)"},
+		{"10-character error code", func(t *testing.T) func(*http.Request, *answer) {
+			return func(r *http.Request, a *answer) {
+				if r.URL.Query().Get("include_failure") == "TRUE" {
+					a.status = http.StatusBadRequest
+					a.body = []byte(`{"error_code":"DCS.400201","error_msg":"invalid include_failure"}`)
+				}
+			}
+		}, "error_code", "maximum string length is 9"},
+		{"200 with text/html", func(t *testing.T) func(*http.Request, *answer) {
+			return func(_ *http.Request, a *answer) {
+				if a.status == http.StatusOK {
+					a.header.Set("Content-Type", "text/html")
+					a.body = []byte("<html><body>maintenance</body></html>")
+				}
+			}
+		}, "Content-Type", "text/html"},
+		{"401 with a DCS body", func(t *testing.T) func(*http.Request, *answer) {
+			return func(_ *http.Request, a *answer) {
+				if a.status == http.StatusUnauthorized {
+					a.body = []byte(`{"error_code":"111401001","error_msg":"token invalid"}`)
+				}
+			}
+		}, "error_code", "APIGW"},
+		{"failed creations counted without true", func(t *testing.T) func(*http.Request, *answer) {
+			return func(r *http.Request, a *answer) {
+				if r.URL.Query().Get("include_failure") == "TRUE" {
+					onCounts(t, func(top map[string]any) {
+						top[failed] = 2
+						engine(top, redis)[failed] = 1
+						engine(top, memcached)[failed] = 1
+					})(r, a)
+				}
+			}
+		}, failed, `only the exact value "true" counts them`},
+		{"no X-Request-Id", func(t *testing.T) func(*http.Request, *answer) {
+			return func(_ *http.Request, a *answer) { a.header.Del("X-Request-Id") }
+		}, "X-Request-Id", "missing"},
+		{"wrong signature accepted", func(t *testing.T) func(*http.Request, *answer) {
+			return func(_ *http.Request, a *answer) {
+				if a.status == http.StatusUnauthorized {
+					a.status = http.StatusOK
+					a.header.Set("Content-Type", "application/json")
+					a.body = []byte("{}")
+				}
+			}
+		}, "status", "answered HTTP 200, want 401"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, h := signedFake(t)
+			r := check(t, hostile(t, h, tt.breakIt(t)))
+			assert.False(t, r.Conformant())
+			var found bool
+			for _, f := range r.Findings {
+				if f.Severity == conformance.Error && f.Field == tt.field && strings.Contains(f.Message, tt.message) {
+					found = true
+				}
+			}
+			assert.True(t, found, "no error at %s with %q in %+v", tt.field, tt.message, r.Findings)
+		})
+	}
+}
+
+// Other API versions add counters: a note, not a failure.
+func TestUnknownFieldsAreNotes(t *testing.T) {
+	t.Parallel()
+	_, h := signedFake(t)
+	url := hostile(t, h, onCounts(t, func(top map[string]any) {
+		top["deleting_count"] = 0
+		for _, e := range dcs.Engines() {
+			engine(top, e)["deleting_count"] = 0
+		}
+	}))
+	r := check(t, url)
+	assert.True(t, r.Conformant(), "%+v", r.Findings)
+	want := []string{}
+	for _, e := range dcs.Engines() {
+		want = append(want, e.Key()+".deleting_count")
+	}
+	want = append(want, "deleting_count")
+	assert.Equal(t, want, fields(r.Findings, conformance.Note), "once each, though four answers had them")
+	for _, f := range r.Findings {
+		assert.Contains(t, f.Message, "not in the spec")
+	}
+}
+
+func TestUnreachableEndpoint(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewServer(http.NotFoundHandler())
+	url := ts.URL
+	ts.Close()
+	r := check(t, url)
+	assert.False(t, r.Conformant())
+	assert.Len(t, r.Findings, 5, "one per request: %+v", r.Findings)
+}
+
+func TestUnsignedRequestsSkipTheSignatureCheck(t *testing.T) {
+	t.Parallel()
+	_, h := newFake(t, server.Options{})
+	r, err := conformance.Check(t.Context(), unsigned{serve(t, h)})
+	require.NoError(t, err)
+	assert.True(t, r.Conformant(), "%+v", r.Findings)
+	require.Len(t, r.Findings, 1)
+	assert.Equal(t, conformance.Finding{Severity: conformance.Note, Check: "wrong signature", Message: "not checked: the requests carry no credentials to spoil"}, r.Findings[0])
+}
+
+// unsigned is an Endpoint that sends no credentials, as a client with
+// --no-sign-request will.
+type unsigned struct{ url string }
+
+func (u unsigned) RawInstanceStatus(ctx context.Context, includeFailure *string, edit func(*http.Request)) (*http.Response, []byte, error) {
+	target := u.url + "/v2/" + testProject + "/instances/status"
+	if includeFailure != nil {
+		target += "?include_failure=" + url.QueryEscape(*includeFailure)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if edit != nil {
+		edit(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+func TestReportText(t *testing.T) {
+	t.Parallel()
+	r := conformance.Report{
+		Checks: []string{"include_failure absent", "wrong signature"},
+		Findings: []conformance.Finding{
+			{Severity: conformance.Error, Check: "wrong signature", Field: "error_code", Message: "bad\x1b[31m code"},
+			{Severity: conformance.Note, Check: "include_failure absent", Field: "deleting_count", Message: "not in the spec"},
+		},
+	}
+	var b bytes.Buffer
+	require.NoError(t, r.WriteText(&b))
+	assert.Equal(t, "ok     include_failure absent\n"+
+		"FAIL   wrong signature\n"+
+		"         error_code: bad [31m code\n"+
+		"note   deleting_count: not in the spec\n"+
+		"NOT conformant: 1 errors, 1 notes\n", b.String())
+
+	data, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"findings":[
+		{"severity":"error","check":"wrong signature","field":"error_code","message":"bad\u001b[31m code"},
+		{"severity":"note","check":"include_failure absent","field":"deleting_count","message":"not in the spec"}]}`, string(data))
+}
