@@ -11,5 +11,6 @@ func commands(e *env) []*cobra.Command {
 		newWaitCmd(e),
 		newExporterCmd(e),
 		newVerifyCmd(e),
+		newProxyCmd(e),
 	}
 }

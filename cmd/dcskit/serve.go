@@ -43,8 +43,7 @@ request, with the reason of a refused signature; --log-level debug adds the
 canonical request and string to sign the fake expected, to debug a signer.
 SIGINT or SIGTERM drains requests in flight and exits 0.`,
 		Example: `  dcskit serve --addr 127.0.0.1:0 --fixture instances.json --ak AK --sk SK
-  curl -s -X POST localhost:8080/_fake/faults -d '{"status":503,"times":2}'
-  curl -s 'localhost:8080/_fake/requests?status=401'`,
+  curl -s -X POST localhost:8080/_fake/faults -d '{"status":503,"times":2}'`,
 		Args: noArgs,
 	}
 	fs := cmd.Flags()

@@ -35,7 +35,7 @@ errors.
 Exit status: 0 when the endpoint is conformant, 1 when a check failed, 2
 for a mistake in the command line or the configuration.`,
 		Example: `  dcskit verify --region ap-southeast-1
-  dcskit verify --endpoint http://127.0.0.1:8080 --project-id p -o json | jq '.findings[]'`,
+  dcskit verify --region ap-southeast-1 -o json`,
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd, time.Minute)
