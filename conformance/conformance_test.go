@@ -18,7 +18,9 @@ import (
 	"github.com/dcskit/dcskit/conformance"
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
+	"github.com/dcskit/dcskit/internal/tamper"
 	"github.com/dcskit/dcskit/server"
+	"github.com/dcskit/dcskit/servertest"
 )
 
 const (
@@ -35,13 +37,7 @@ func newFake(t *testing.T, opts server.Options) (*server.Server, http.Handler) {
 	t.Helper()
 	s, err := server.New(opts)
 	require.NoError(t, err)
-	var insts []server.Instance
-	for _, e := range dcs.Engines() {
-		for _, st := range dcs.Statuses() {
-			insts = append(insts, server.Instance{ProjectID: testProject, Engine: e, Status: st})
-		}
-	}
-	_, err = s.Add(insts...)
+	_, err = s.Add(servertest.OneOfEach(testProject)...)
 	require.NoError(t, err)
 	return s, contracttest.New(t).Handler(t, s.Handler())
 }
@@ -72,45 +68,11 @@ func check(t *testing.T, url string, opts ...client.Option) conformance.Report {
 	return r
 }
 
-// answer is a response on its way out of a hostile server.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// hostile serves h, with break applied to each answer it gives to r.
-func hostile(t *testing.T, h http.Handler, breakIt func(r *http.Request, a *answer)) string {
+// hostile serves h, with breakIt applied to each answer.
+func hostile(t *testing.T, h http.Handler, breakIt func(*http.Request, *tamper.Answer)) string {
 	t.Helper()
-	return serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		a := &answer{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
-		breakIt(r, a)
-		for k, v := range a.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(a.status)
-		_, _ = w.Write(a.body)
-	}))
+	return serve(t, tamper.Handler(h, breakIt))
 }
-
-// onCounts applies f to the JSON of every 200 answer.
-func onCounts(t *testing.T, f func(top map[string]any)) func(*http.Request, *answer) {
-	return func(_ *http.Request, a *answer) {
-		if a.status != http.StatusOK {
-			return
-		}
-		var top map[string]any
-		require.NoError(t, json.Unmarshal(a.body, &top))
-		f(top)
-		var err error
-		a.body, err = json.Marshal(top)
-		require.NoError(t, err)
-	}
-}
-
-func engine(top map[string]any, e dcs.Engine) map[string]any { return top[e.Key()].(map[string]any) }
 
 func fields(fs []conformance.Finding, sev conformance.Severity) []string {
 	var out []string
@@ -151,69 +113,54 @@ func TestTheFakeIsConformant(t *testing.T) {
 // Each hostile server breaks one rule; Check names the field.
 func TestHostileServers(t *testing.T) {
 	t.Parallel()
-	redis, memcached := dcs.Engines()[0], dcs.Engines()[1]
+	engines := dcs.Engines()
+	redis, memcached := engines[0], engines[len(engines)-1]
 	running, errs, failed := dcs.Running.Counter(), dcs.Error.Counter(), dcs.CreateFailed.Counter()
 	tests := []struct {
 		name    string
-		breakIt func(t *testing.T) func(*http.Request, *answer)
+		breakIt func(*http.Request, *tamper.Answer)
 		field   string
 		message string
 	}{
-		{"negative counter", func(t *testing.T) func(*http.Request, *answer) {
-			return onCounts(t, func(top map[string]any) {
-				// The sum still holds: only the sign is wrong.
-				engine(top, redis)[errs] = -1
-				engine(top, memcached)[errs] = 1
-				top[errs] = 0
-			})
-		}, redis.Key() + "." + errs, "at least 0"},
-		{"total is not the sum", func(t *testing.T) func(*http.Request, *answer) {
-			return onCounts(t, func(top map[string]any) { top[running] = 5 })
-		}, running, "5 is not the sum of the engines' counters (redis 1 + memcached 1)"},
-		{"10-character error code", func(t *testing.T) func(*http.Request, *answer) {
-			return func(r *http.Request, a *answer) {
-				if r.URL.Query().Get("include_failure") == "TRUE" {
-					a.status = http.StatusBadRequest
-					a.body = []byte(`{"error_code":"DCS.400201","error_msg":"invalid include_failure"}`)
-				}
+		{"negative counter", tamper.Counts(func(top map[string]any) {
+			// The sum still holds: only the sign is wrong.
+			tamper.Engine(top, redis.Key())[errs] = -1
+			tamper.Engine(top, memcached.Key())[errs] = 1
+			top[errs] = 0
+		}), redis.Key() + "." + errs, "at least 0"},
+		{"total is not the sum", tamper.Counts(func(top map[string]any) { top[running] = 5 }), running, "5 is not the sum of the engines' counters"},
+		{"10-character error code", func(r *http.Request, a *tamper.Answer) {
+			if r.URL.Query().Get("include_failure") == "TRUE" {
+				a.Status = http.StatusBadRequest
+				a.Body = []byte(`{"error_code":"DCS.400201","error_msg":"invalid include_failure"}`)
 			}
 		}, "error_code", "maximum string length is 9"},
-		{"200 with text/html", func(t *testing.T) func(*http.Request, *answer) {
-			return func(_ *http.Request, a *answer) {
-				if a.status == http.StatusOK {
-					a.header.Set("Content-Type", "text/html")
-					a.body = []byte("<html><body>maintenance</body></html>")
-				}
+		{"200 with text/html", func(_ *http.Request, a *tamper.Answer) {
+			if a.Status == http.StatusOK {
+				a.Header.Set("Content-Type", "text/html")
+				a.Body = []byte("<html><body>maintenance</body></html>")
 			}
 		}, "Content-Type", "text/html"},
-		{"401 with a DCS body", func(t *testing.T) func(*http.Request, *answer) {
-			return func(_ *http.Request, a *answer) {
-				if a.status == http.StatusUnauthorized {
-					a.body = []byte(`{"error_code":"111401001","error_msg":"token invalid"}`)
-				}
+		{"401 with a DCS body", func(_ *http.Request, a *tamper.Answer) {
+			if a.Status == http.StatusUnauthorized {
+				a.Body = []byte(`{"error_code":"111401001","error_msg":"token invalid"}`)
 			}
 		}, "error_code", "APIGW"},
-		{"failed creations counted without true", func(t *testing.T) func(*http.Request, *answer) {
-			return func(r *http.Request, a *answer) {
-				if r.URL.Query().Get("include_failure") == "TRUE" {
-					onCounts(t, func(top map[string]any) {
-						top[failed] = 2
-						engine(top, redis)[failed] = 1
-						engine(top, memcached)[failed] = 1
-					})(r, a)
-				}
+		{"failed creations counted without true", func(r *http.Request, a *tamper.Answer) {
+			if r.URL.Query().Get("include_failure") == "TRUE" {
+				tamper.Counts(func(top map[string]any) {
+					top[failed] = 2
+					tamper.Engine(top, redis.Key())[failed] = 1
+					tamper.Engine(top, memcached.Key())[failed] = 1
+				})(r, a)
 			}
 		}, failed, `only the exact value "true" counts them`},
-		{"no X-Request-Id", func(t *testing.T) func(*http.Request, *answer) {
-			return func(_ *http.Request, a *answer) { a.header.Del("X-Request-Id") }
-		}, "X-Request-Id", "missing"},
-		{"wrong signature accepted", func(t *testing.T) func(*http.Request, *answer) {
-			return func(_ *http.Request, a *answer) {
-				if a.status == http.StatusUnauthorized {
-					a.status = http.StatusOK
-					a.header.Set("Content-Type", "application/json")
-					a.body = []byte("{}")
-				}
+		{"no X-Request-Id", func(_ *http.Request, a *tamper.Answer) { a.Header.Del("X-Request-Id") }, "X-Request-Id", "missing"},
+		{"wrong signature accepted", func(_ *http.Request, a *tamper.Answer) {
+			if a.Status == http.StatusUnauthorized {
+				a.Status = http.StatusOK
+				a.Header.Set("Content-Type", "application/json")
+				a.Body = []byte("{}")
 			}
 		}, "status", "answered HTTP 200, want 401"},
 	}
@@ -221,7 +168,7 @@ func TestHostileServers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, h := signedFake(t)
-			r := check(t, hostile(t, h, tt.breakIt(t)))
+			r := check(t, hostile(t, h, tt.breakIt))
 			assert.False(t, r.Conformant())
 			var found bool
 			for _, f := range r.Findings {
@@ -238,10 +185,10 @@ func TestHostileServers(t *testing.T) {
 func TestUnknownFieldsAreNotes(t *testing.T) {
 	t.Parallel()
 	_, h := signedFake(t)
-	url := hostile(t, h, onCounts(t, func(top map[string]any) {
+	url := hostile(t, h, tamper.Counts(func(top map[string]any) {
 		top["deleting_count"] = 0
 		for _, e := range dcs.Engines() {
-			engine(top, e)["deleting_count"] = 0
+			tamper.Engine(top, e.Key())["deleting_count"] = 0
 		}
 	}))
 	r := check(t, url)

@@ -10,9 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
-	dcs "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dcs/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dcs/v2/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,20 +33,6 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.auth = append(r.auth, req.Header.Get(signer.HeaderAuthorization))
 	r.mu.Unlock()
 	return r.next.RoundTrip(req)
-}
-
-// sdkClientVia is sdkClient with rt under the SDK's HTTP client.
-func sdkClientVia(t *testing.T, url, secretKey string, rt http.RoundTripper) *dcs.DcsClient {
-	t.Helper()
-	cred, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(secretKey).WithProjectId(fakeProject).SafeBuild()
-	require.NoError(t, err)
-	hc, err := dcs.DcsClientBuilder().
-		WithEndpoints([]string{url}).
-		WithCredential(cred).
-		WithHttpConfig(config.DefaultHttpConfig().WithHttpRoundTripper(rt)).
-		SafeBuild()
-	require.NoError(t, err)
-	return dcs.NewDcsClient(hc)
 }
 
 // The canonical request the fake journals for a wrong secret key is the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +14,6 @@ import (
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/server"
-	"github.com/dcskit/dcskit/signer"
 )
 
 // Round trip: fake A with random instances, `status -o fixture` against
@@ -56,26 +54,9 @@ func TestStatusFixtureRoundTrip(t *testing.T) {
 	t.Cleanup(srvB.Close)
 
 	for _, q := range []string{"", "?include_failure=true", "?include_failure=false"} {
-		assert.Equal(t, body(t, srvA.URL, q, true), body(t, srvB.URL, q, false), "query %q", q)
+		assert.Equal(t, statusBody(t, srvA.URL, project, q, true), statusBody(t, srvB.URL, project, q, false), "query %q", q)
 	}
 	assert.Empty(t, b.Instances("another-project"), "only the project asked for")
-}
-
-// body is the DCS API's answer for project proj-a, signed or not.
-func body(t *testing.T, base, query string, signed bool) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+"/v2/proj-a/instances/status"+query, nil)
-	require.NoError(t, err)
-	if signed {
-		require.NoError(t, signer.Sign(req, nil, signer.Credentials{AccessKey: testAK, SecretKey: testSK}, time.Now()))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return string(b)
 }
 
 func TestStatusFixtureRefusesWhatNoFixtureHolds(t *testing.T) {

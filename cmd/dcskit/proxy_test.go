@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/dcskit/dcskit/internal/tamper"
 )
 
 func startProxy(t *testing.T, upstream string) *running {
@@ -35,16 +37,8 @@ func TestProxyPassesDcskitThrough(t *testing.T) {
 func TestProxyExitsOneOnAViolation(t *testing.T) {
 	t.Parallel()
 	f := startFake(t, verifyFixture)
-	h := f.Handler()
-	tampered := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
+	tampered := httptest.NewServer(tamper.Handler(f.Handler(), func(_ *http.Request, a *tamper.Answer) {
+		a.Header.Set("Content-Type", "text/html")
 	}))
 	t.Cleanup(tampered.Close)
 	p := startProxy(t, tampered.URL)

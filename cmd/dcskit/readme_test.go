@@ -181,18 +181,20 @@ func parseExample(t *testing.T, line string) (args []string, redirectTo string) 
 // must be f's, or sends a request through a proxy to f.
 func useServer(t *testing.T, f *fakeDCS, command, base string) {
 	t.Helper()
-	want := statusBody(t, f.url, true)
+	want := statusBody(t, f.url, exampleProject, "?include_failure=true", true)
 	switch command {
 	case "serve":
-		assert.Equal(t, want, statusBody(t, base, false), "the served fixture answers as the fake it came from")
+		assert.Equal(t, want, statusBody(t, base, exampleProject, "?include_failure=true", false), "the served fixture answers as the fake it came from")
 	case "proxy":
-		assert.Equal(t, want, statusBody(t, base, true), "through the proxy")
+		assert.Equal(t, want, statusBody(t, base, exampleProject, "?include_failure=true", true), "through the proxy")
 	}
 }
 
-func statusBody(t *testing.T, base string, signed bool) string {
+// statusBody is the DCS API's answer at base for project and query,
+// signed with testAK or not.
+func statusBody(t *testing.T, base, project, query string, signed bool) string {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+"/v2/"+exampleProject+"/instances/status?include_failure=true", nil)
+	req, err := http.NewRequest(http.MethodGet, base+"/v2/"+project+"/instances/status"+query, nil)
 	require.NoError(t, err)
 	if signed {
 		require.NoError(t, signer.Sign(req, nil, signer.Credentials{AccessKey: testAK, SecretKey: testSK}, time.Now()))

@@ -70,21 +70,24 @@ mistake in the command line or the configuration.`,
 		}
 		switch output {
 		case "json":
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(st)
+			return writeJSON(e.stdout, st)
 		case "fixture":
 			fx, err := server.CountsFixture(c.ProjectID(), st.Counts)
 			if err != nil {
 				return fmt.Errorf("the answer makes no fixture: %w", err)
 			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(fx)
+			return writeJSON(e.stdout, fx)
 		}
 		return writeTable(e.stdout, st.Counts, all)
 	}
 	return cmd
+}
+
+// writeJSON prints v as indented JSON, the form of every -o json.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // writeTable prints one row per status with the counts per engine and in

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -55,9 +54,7 @@ for a mistake in the command line or the configuration.`,
 			return err
 		}
 		if output == "json" {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			err = enc.Encode(report)
+			err = writeJSON(e.stdout, report)
 		} else {
 			err = report.WriteText(e.stdout)
 		}

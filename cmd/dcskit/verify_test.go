@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -10,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/conformance"
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/internal/tamper"
 )
 
 const verifyFixture = `{"instances":[
@@ -34,23 +35,9 @@ func TestVerifyAgainstTheFake(t *testing.T) {
 func TestVerifyNamesTheField(t *testing.T) {
 	t.Parallel()
 	f := startFake(t, verifyFixture)
-	h := f.Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		if rec.Code != http.StatusOK {
-			_, _ = w.Write(rec.Body.Bytes())
-			return
-		}
-		var top map[string]any
-		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &top))
-		top["running_count"] = 4
-		require.NoError(t, json.NewEncoder(w).Encode(top))
-	}))
+	srv := httptest.NewServer(tamper.Handler(f.Handler(), tamper.Counts(func(top map[string]any) {
+		top[dcs.Running.Counter()] = 4
+	})))
 	t.Cleanup(srv.Close)
 
 	r := runCLI(t, nil, credsEnv(), "verify", "--endpoint", srv.URL, "--project-id", "p")
