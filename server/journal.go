@@ -181,7 +181,7 @@ func (j *journal) record(r *http.Request, sw *statusWriter, id string, start tim
 	}
 	e := journalEntry{
 		time:      start,
-		method:    r.Method,
+		method:    clip(r.Method, maxJournalText),
 		path:      clip(r.URL.EscapedPath(), maxJournalText),
 		rawQuery:  clip(r.URL.RawQuery, maxJournalText),
 		requestID: id,
