@@ -35,6 +35,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	editAfterAuth(r)
 	next := t.next
 	if next == nil {
 		next = http.DefaultTransport

@@ -24,13 +24,7 @@ import (
 func fake(t *testing.T, opts server.Options) *server.Server {
 	t.Helper()
 	srv := servertest.New(t, opts)
-	var insts []server.Instance
-	for _, e := range dcs.Engines() {
-		for _, st := range dcs.Statuses() {
-			insts = append(insts, server.Instance{ProjectID: testProject, Engine: e, Status: st})
-		}
-	}
-	_, err := srv.Add(insts...)
+	_, err := srv.Add(servertest.OneOfEach(testProject)...)
 	require.NoError(t, err)
 	return srv
 }

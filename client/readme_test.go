@@ -64,15 +64,38 @@ func TestREADMEManyProjects(t *testing.T) {
 // tests above differ, so that one cannot change without the other.
 func TestREADMEExampleIsThisTest(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
+	assert.Equal(t, funcBody(t, "../README.md", "TestMyCode"), funcBody(t, "readme_test.go", "TestREADMEFakeInAGoTest"))
+	assert.Equal(t, funcBody(t, "../README.md", "TestManyProjects"), funcBody(t, "readme_test.go", "TestREADMEManyProjects"))
+}
+
+// funcBody is the body of the test function name in the file at path.
+func funcBody(t *testing.T, path, name string) string {
+	t.Helper()
+	src, err := os.ReadFile(path)
 	require.NoError(t, err)
-	self, err := os.ReadFile("readme_test.go")
+	m := regexp.MustCompile(`(?ms)^func ` + name + `\(t \*testing\.T\) \{\n(.*?)^\}`).FindSubmatch(src)
+	require.NotNil(t, m, "func %s not found in %s", name, path)
+	return strings.TrimSpace(string(m[1]))
+}
+
+// TestREADMEJournal is the README's request journal example, word for
+// word.
+func TestREADMEJournal(t *testing.T) {
+	fake := servertest.New(t, server.Options{AccessKey: "AK", SecretKey: "SK"})
+	c, err := client.New(client.WithEndpoint(fake.URL()), client.WithProjectID("my-project"),
+		client.WithCredentials("AK", "SK"))
 	require.NoError(t, err)
-	body := func(src []byte, name string) string {
-		m := regexp.MustCompile(`(?ms)^func ` + name + `\(t \*testing\.T\) \{\n(.*?)^\}`).FindSubmatch(src)
-		require.NotNil(t, m, "func %s not found", name)
-		return strings.TrimSpace(string(m[1]))
-	}
-	assert.Equal(t, body(readme, "TestMyCode"), body(self, "TestREADMEFakeInAGoTest"))
-	assert.Equal(t, body(readme, "TestManyProjects"), body(self, "TestREADMEManyProjects"))
+	_, err = c.InstanceStatus(t.Context(), client.IncludeFailure())
+	require.NoError(t, err)
+
+	sent := fake.Requests() // oldest first; fake.ClearRequests() empties it
+	require.Len(t, sent, 1)
+	assert.Equal(t, "include_failure=true", sent[0].RawQuery)
+	assert.Equal(t, "AK", sent[0].AccessKey)
+	assert.Equal(t, server.AuthOK, sent[0].Auth.Result)
+}
+
+func TestREADMEJournalIsThisTest(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, funcBody(t, "../README.md", "TestMyCodeAsksForFailures"), funcBody(t, "readme_test.go", "TestREADMEJournal"))
 }

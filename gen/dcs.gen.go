@@ -30,16 +30,18 @@ type ErrorResponse struct {
 
 // GatewayErrorResponse Error body of the API gateway in front of DCS, for example on a failed
 // AK/SK signature check: error_code APIGW.0301. Gateway codes are 10
-// characters, longer than ErrorResponse allows, hence this schema.
+// characters, longer than ErrorResponse allows, hence this schema. The
+// gateway always sends all three fields, which tells its answer from
+// one by DCS.
 type GatewayErrorResponse struct {
-	// ErrorCode Gateway error code, such as APIGW.0301.
-	ErrorCode string `json:"error_code,omitempty"`
+	// ErrorCode Gateway error code, "APIGW." and 4 digits, such as APIGW.0301.
+	ErrorCode string `json:"error_code"`
 
 	// ErrorMsg Error message.
-	ErrorMsg string `json:"error_msg,omitempty"`
+	ErrorMsg string `json:"error_msg"`
 
 	// RequestId ID of the request, as in the X-Request-Id header.
-	RequestId string `json:"request_id,omitempty"`
+	RequestId string `json:"request_id"`
 }
 
 // InstanceStatusCounts The number of instances in each status, in total and per engine

@@ -29,12 +29,19 @@ const (
 // response checked against our spec on the way.
 func sdkClient(t *testing.T, url, secretKey string) *dcs.DcsClient {
 	t.Helper()
+	return sdkClientVia(t, url, secretKey, contracttest.New(t).Transport(t, nil))
+}
+
+// sdkClientVia is the official DCS v2 client, pointed at url, sending
+// through rt.
+func sdkClientVia(t *testing.T, url, secretKey string, rt http.RoundTripper) *dcs.DcsClient {
+	t.Helper()
 	cred, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(secretKey).WithProjectId(fakeProject).SafeBuild()
 	require.NoError(t, err)
 	hc, err := dcs.DcsClientBuilder().
 		WithEndpoints([]string{url}).
 		WithCredential(cred).
-		WithHttpConfig(config.DefaultHttpConfig().WithHttpRoundTripper(contracttest.New(t).Transport(t, nil))).
+		WithHttpConfig(config.DefaultHttpConfig().WithHttpRoundTripper(rt)).
 		SafeBuild()
 	require.NoError(t, err)
 	return dcs.NewDcsClient(hc)

@@ -209,6 +209,15 @@ func TestErrorSchemas(t *testing.T) {
 		"error_msg":  "Incorrect IAM authentication information: verify aksk signature fail",
 		"request_id": "0123456789abcdef",
 	}), "a 10-character gateway code fits the gateway schema")
+	assert.Error(t, gw.VisitJSON(map[string]any{
+		"error_code": "111401001",
+		"error_msg":  "token invalid",
+	}), "a DCS error body is not the gateway's")
+	assert.Error(t, gw.VisitJSON(map[string]any{
+		"error_code": "111401001",
+		"error_msg":  "token invalid",
+		"request_id": "0123456789abcdef",
+	}), "nor is a DCS error code")
 }
 
 func TestServersAndSecurity(t *testing.T) {

@@ -23,9 +23,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.checkAuth(w, r); err != nil {
+			s.authRejected(w, r, err)
 			s.writeError(w, r, err)
 			return
 		}
+		authAccepted(w)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -50,9 +52,9 @@ func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request) error {
 		}
 		if err := s.verifier.Verify(r, body); err != nil {
 			// signer's errors never carry a secret.
-			return &authError{"verify aksk signature fail: " + err.Error()}
+			return &authError{"verify aksk signature fail: " + err.Error(), err}
 		}
 		return nil
 	}
-	return &authError{reason}
+	return &authError{reason: reason}
 }

@@ -56,6 +56,14 @@
 // the default region of dcs.yaml's servers, cn-north-4, the region a
 // client uses when told none.
 //
+// The request journal records every request but those to /_fake/: what
+// was asked, what was answered, which access key signed it and what the
+// fake made of its credentials, with the canonical request and string to
+// sign the fake computed for a signature that does not match. A test asks
+// it what its code sent with Requests, or from any language with GET
+// /_fake/requests. It keeps the last Options.JournalSize requests and holds
+// no secret key, token or signature.
+//
 // Parsing is strict; a mistake (an unknown field or status, a bad or
 // negative duration) is a *FixtureError naming the entry and the valid
 // values, and nothing of that fixture is loaded.

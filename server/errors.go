@@ -40,9 +40,13 @@ func (e *requestError) Unwrap() error { return e.err }
 
 // authError is a request that fails authentication. Its text must never
 // carry a secret: it goes into the response and the log.
-type authError struct{ reason string }
+type authError struct {
+	reason string
+	cause  error // the signer's verdict, if any
+}
 
 func (e *authError) Error() string { return e.reason }
+func (e *authError) Unwrap() error { return e.cause }
 
 // transportError is a request that net/http refused before routing it;
 // text is what net/http would have answered in plain text.

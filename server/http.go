@@ -138,8 +138,9 @@ func pathSegment(p string, i int) string {
 	return seg
 }
 
-// observe gives every response an X-Request-Id, logs one line per request
-// and turns a panic into a 500 answer, so that the server keeps serving.
+// observe gives every response an X-Request-Id, logs one line per request,
+// journals it, and turns a panic into a 500 answer, so that the server
+// keeps serving.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -184,6 +185,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				}
 				s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 			}
+			s.journal.record(r, sw, id, start)
 			if v != nil {
 				panic(v)
 			}
@@ -200,20 +202,13 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	err    error
+	note   journalNote
 }
 
 // noteError records err on the statusWriter under w, if there is one.
 func noteError(w http.ResponseWriter, err error) {
-	for {
-		switch x := w.(type) {
-		case *statusWriter:
-			x.err = err
-			return
-		case interface{ Unwrap() http.ResponseWriter }:
-			w = x.Unwrap()
-		default:
-			return
-		}
+	if sw := statusWriterOf(w); sw != nil {
+		sw.err = err
 	}
 }
 
@@ -228,6 +223,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	w.noteErrorCode(b)
 	return w.ResponseWriter.Write(b)
 }
 

@@ -47,6 +47,10 @@ type Options struct {
 	// instances but no entry is listed under the default region of
 	// dcs.yaml's servers.
 	Projects []Project
+	// JournalSize is how many requests the request journal keeps (see
+	// Requests), the oldest let go first: 0 means DefaultJournalSize, a
+	// negative value keeps none; at most MaxJournalSize.
+	JournalSize int
 }
 
 // Server is a fake of the DCS instance status API, with IAM's project
@@ -57,6 +61,7 @@ type Server struct {
 	verifier *signer.Verifier
 	store    *store
 	faults   faultQueue
+	journal  *journal
 	specs    *specs
 	projects *projectTable
 	// routes serves the APIs; handler is routes inside observe.
@@ -83,7 +88,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, specs: specs}
+	journal, err := newJournal(opts.JournalSize)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, specs: specs, journal: journal}
 	if s.projects, err = newProjectTable(opts.Projects); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/server"
 )
 
@@ -30,4 +31,15 @@ func New(tb testing.TB, opts server.Options) *server.Server {
 		_ = s.Shutdown(ctx)
 	})
 	return s
+}
+
+// OneOfEach is an instance of projectID in each status of each engine.
+func OneOfEach(projectID string) []server.Instance {
+	var out []server.Instance
+	for _, e := range dcs.Engines() {
+		for _, st := range dcs.Statuses() {
+			out = append(out, server.Instance{ProjectID: projectID, Engine: e, Status: st})
+		}
+	}
+	return out
 }

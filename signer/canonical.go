@@ -13,8 +13,10 @@ import (
 
 // appendCanonicalRequest appends to b the text that gets hashed and
 // signed: method, URI, query, headers, signed header names and payload
-// hash, one per line. values is headerValues(req).
-func appendCanonicalRequest(b []byte, req *http.Request, values map[string][]string, body []byte, signed []string) ([]byte, error) {
+// hash, one per line. values is headerValues(req). redact puts
+// RedactedValue in place of the values of credential headers, for a text
+// that is shown rather than signed.
+func appendCanonicalRequest(b []byte, req *http.Request, values map[string][]string, body []byte, signed []string, redact bool) ([]byte, error) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet // what net/http sends for an empty Method
@@ -40,7 +42,7 @@ func appendCanonicalRequest(b []byte, req *http.Request, values map[string][]str
 		return nil, err
 	}
 	b = append(b, '\n')
-	if b, err = appendCanonicalHeaders(b, values, signed); err != nil {
+	if b, err = appendCanonicalHeaders(b, values, signed, redact); err != nil {
 		return nil, err
 	}
 	b = append(b, '\n') // the headers' block ends with an empty line
@@ -180,7 +182,7 @@ func appendPlainQuery(b []byte, rawQuery string) ([]byte, bool) {
 // appendCanonicalHeaders appends "name:value\n" for each signed header,
 // once per value with the values sorted. A signed header must be on the
 // request.
-func appendCanonicalHeaders(b []byte, values map[string][]string, signed []string) ([]byte, error) {
+func appendCanonicalHeaders(b []byte, values map[string][]string, signed []string, redact bool) ([]byte, error) {
 	for _, name := range signed {
 		vs := values[name]
 		if len(vs) == 0 {
@@ -190,6 +192,9 @@ func appendCanonicalHeaders(b []byte, values map[string][]string, signed []strin
 		for _, v := range vs {
 			b = append(b, name...)
 			b = append(b, ':')
+			if redact && isSecretHeader(name) {
+				v = RedactedValue
+			}
 			b = append(b, strings.TrimSpace(v)...)
 			b = append(b, '\n')
 		}

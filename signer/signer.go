@@ -110,7 +110,7 @@ func computeSignature(req *http.Request, values map[string][]string, body []byte
 func signature(sum *[sha256.Size]byte, req *http.Request, values map[string][]string, body []byte, signed []string, date string, mac hash.Hash) error {
 	buf := crPool.Get().(*[]byte)
 	defer crPool.Put(buf)
-	cr, err := appendCanonicalRequest((*buf)[:0], req, values, body, signed)
+	cr, err := appendCanonicalRequest((*buf)[:0], req, values, body, signed, false)
 	if err != nil {
 		return err
 	}
@@ -118,15 +118,19 @@ func signature(sum *[sha256.Size]byte, req *http.Request, values map[string][]st
 		*buf = cr
 	}
 	crHash := sha256.Sum256(cr)
-	// The string to sign: algorithm, date and hex hash, one per line.
 	var toSign [len(Algorithm) + 1 + len(DateFormat) + 1 + 2*sha256.Size]byte
-	b := append(toSign[:0], Algorithm+"\n"...)
-	b = append(b, date...)
-	b = append(b, '\n')
-	b = hex.AppendEncode(b, crHash[:])
-	mac.Write(b)
+	mac.Write(appendStringToSign(toSign[:0], date, &crHash))
 	mac.Sum(sum[:0])
 	return nil
+}
+
+// appendStringToSign appends the string to sign: algorithm, date and the
+// hex hash of the canonical request, one per line.
+func appendStringToSign(b []byte, date string, crHash *[sha256.Size]byte) []byte {
+	b = append(b, Algorithm+"\n"...)
+	b = append(b, date...)
+	b = append(b, '\n')
+	return hex.AppendEncode(b, crHash[:])
 }
 
 // crPool holds buffers for canonical requests, which both sides build for

@@ -73,7 +73,8 @@ func (v *Verifier) mac(secretKey string) (hash.Hash, *sync.Pool) {
 // Host need not be: the official SDK never signs it.
 //
 // Every error wraps one of ErrMissing, ErrMalformed, ErrUnknownKey,
-// ErrDateSkew or ErrSignatureMismatch.
+// ErrDateSkew or ErrSignatureMismatch. A signature that does not match
+// is a *MismatchError, which tells what Verify computed.
 func (v *Verifier) Verify(req *http.Request, body []byte) error {
 	if v == nil {
 		v = &Verifier{}
@@ -115,7 +116,7 @@ func (v *Verifier) Verify(req *http.Request, body []byte) error {
 	}
 	var got [sha256.Size]byte
 	if n, err := hex.Decode(got[:], []byte(auth.Signature)); err != nil || n != len(got) || !hmac.Equal(want[:], got[:]) {
-		return ErrSignatureMismatch
+		return mismatch(req, values, body, auth.SignedHeaders, date)
 	}
 	return nil
 }

@@ -10,5 +10,7 @@ func commands(e *env) []*cobra.Command {
 		newServeCmd(e),
 		newWaitCmd(e),
 		newExporterCmd(e),
+		newVerifyCmd(e),
+		newProxyCmd(e),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -62,8 +63,9 @@ type env struct {
 	stderr io.Writer
 
 	// Tests set these; nil is the real thing.
-	clock         waitClock       // the time wait polls and times out by
-	clientOptions []client.Option // added to every client a command builds
+	clock         waitClock         // the time wait polls and times out by
+	clientOptions []client.Option   // added to every client a command builds
+	transport     http.RoundTripper // how proxy reaches its upstream
 }
 
 // run executes one dcskit command line. It never calls os.Exit, so tests

@@ -15,9 +15,9 @@ import (
 
 func newServeCmd(e *env) *cobra.Command {
 	var (
-		addr, fixture string
-		opts          server.Options
-		projects      []string
+		addr, fixture, logLevel string
+		opts                    server.Options
+		projects                []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -42,8 +42,15 @@ the fixture's "projects" (a list of {"id": ..., "name": "<region>"}) or
 /_fake/projects. A project that has instances but no entry is listed under
 ` + client.DefaultRegion + `.
 
+The fake journals every request but those to /_fake/: GET /_fake/requests
+(?status=401&path=...) tells what clients sent, which access key signed it
+and why a request was refused; DELETE /_fake/requests empties it. It keeps
+the last --journal-size requests and holds no secret.
+
 The first line on stdout is the base URL. Logs go to stderr, one line per
-request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
+request, with the reason of a refused signature; --log-level debug adds the
+canonical request and string to sign the fake expected, to debug a signer.
+SIGINT or SIGTERM drains requests in flight and exits 0.`,
 		Example: `  dcskit serve --addr 127.0.0.1:0 --fixture instances.json --ak AK --sk SK
   curl -s -X POST localhost:8080/_fake/faults -d '{"status":503,"times":2}'`,
 		Args: noArgs,
@@ -56,6 +63,8 @@ request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
 	fs.StringVar(&opts.Token, "token", "", "require X-Auth-Token to equal this token")
 	fs.BoolVar(&opts.DisableValidation, "disable-validation", false, "do not check requests against the OpenAPI document")
 	fs.StringArrayVar(&projects, "project", nil, "`ID=REGION`: a project that IAM lists, named after its region (repeatable)")
+	fs.IntVar(&opts.JournalSize, "journal-size", server.DefaultJournalSize, fmt.Sprintf("requests the journal keeps, at most %d; negative: none", server.MaxJournalSize))
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if (opts.AccessKey == "") != (opts.SecretKey == "") {
 			return usageErrorf("--ak and --sk must be given together")
@@ -67,7 +76,14 @@ request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
 			}
 			opts.Projects = append(opts.Projects, server.Project{ID: id, Name: region})
 		}
-		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+			return usageErrorf("--log-level %q: want debug, info, warn or error", logLevel)
+		}
+		if opts.JournalSize > server.MaxJournalSize {
+			return usageErrorf("--journal-size %d: at most %d", opts.JournalSize, server.MaxJournalSize)
+		}
+		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 		s, err := server.New(opts)
 		if err != nil {
 			return asUsageError[*server.InvalidError](err)

@@ -12,10 +12,32 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/oapi-codegen/runtime"
 )
+
+// Defines values for AuthResult.
+const (
+	AuthNone     AuthResult = "none"
+	AuthOK       AuthResult = "ok"
+	AuthRejected AuthResult = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the AuthResult enum.
+func (e AuthResult) Valid() bool {
+	switch e {
+	case AuthNone:
+		return true
+	case AuthOK:
+		return true
+	case AuthRejected:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for HealthStatus.
 const (
@@ -31,6 +53,11 @@ func (e HealthStatus) Valid() bool {
 		return false
 	}
 }
+
+// AuthResult ok: the signature or token was accepted; rejected: the request was
+// answered 401; none: nothing was judged, because the fake requires no
+// credentials or answered first (unknown URL, method, injected fault).
+type AuthResult string
 
 // Engine A cache engine as the DCS API spells it. The values are those of
 // dcs.yaml (the properties of InstanceStatusCounts marked
@@ -192,6 +219,65 @@ type ProjectTable struct {
 	Projects []Project `json:"projects"`
 }
 
+// RecordedRequest defines model for RecordedRequest.
+type RecordedRequest struct {
+	// AccessKey The access key of the request's AK/SK signature; "token" for a
+	// request with X-Auth-Token and no signature; "none" for a request
+	// with neither.
+	AccessKey string `json:"access_key"`
+
+	// Auth What the fake made of a request's credentials.
+	Auth RequestAuth `json:"auth"`
+
+	// ErrorCode The error_code of an error answer; "" otherwise.
+	ErrorCode string `json:"error_code"`
+	Method    string `json:"method"`
+
+	// Path The path as sent, escaped (cut at 2 KiB).
+	Path string `json:"path"`
+
+	// RawQuery The query as sent, without "?" (cut at 2 KiB).
+	RawQuery string `json:"raw_query"`
+
+	// RequestId The X-Request-Id answered.
+	RequestId string `json:"request_id"`
+
+	// SignedHeaders The header names the signature says it covers.
+	SignedHeaders []string `json:"signed_headers"`
+
+	// Status The status answered; 0 if the connection was dropped without an answer.
+	Status int `json:"status"`
+
+	// Time When the request arrived.
+	Time time.Time `json:"time"`
+}
+
+// RequestAuth What the fake made of a request's credentials.
+type RequestAuth struct {
+	// CanonicalRequest For an AK/SK signature that does not match: the canonical
+	// request the fake computed, with the values of X-Security-Token
+	// and X-Auth-Token replaced by REDACTED.
+	CanonicalRequest *string `json:"canonical_request,omitempty"`
+
+	// Reason Why the request was rejected, or why nothing was judged.
+	Reason string `json:"reason"`
+
+	// Result ok: the signature or token was accepted; rejected: the request was
+	// answered 401; none: nothing was judged, because the fake requires no
+	// credentials or answered first (unknown URL, method, injected fault).
+	Result AuthResult `json:"result"`
+
+	// StringToSign For an AK/SK signature that does not match, the string to sign the fake computed.
+	StringToSign *string `json:"string_to_sign,omitempty"`
+}
+
+// RequestJournal defines model for RequestJournal.
+type RequestJournal struct {
+	// Dropped Requests let go, the oldest first, to keep within the journal's size.
+	Dropped  int               `json:"dropped"`
+	Requests []RecordedRequest `json:"requests"`
+}
+
 // Status An instance status as the DCS API spells it: one per counter of
 // dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
 // The fake fills this enum in from dcs.yaml when it loads this
@@ -232,6 +318,21 @@ type Error = ErrorResponse
 type ListInstancesParams struct {
 	// ProjectId Only this project's instances; all projects when absent.
 	ProjectId *string `form:"project_id,omitempty" json:"project_id,omitempty"`
+}
+
+// ListRequestsParams defines parameters for ListRequests.
+type ListRequestsParams struct {
+	// Status Only requests answered with this HTTP status.
+	Status *int `form:"status,omitempty" json:"status,omitempty"`
+
+	// Path Only requests to this escaped path, such as /v2/p/instances/status.
+	Path *string `form:"path,omitempty" json:"path,omitempty"`
+
+	// Method Only requests with this method.
+	Method *string `form:"method,omitempty" json:"method,omitempty"`
+
+	// Auth Only requests with this verdict on their credentials.
+	Auth *AuthResult `form:"auth,omitempty" json:"auth,omitempty"`
 }
 
 // InjectFaultJSONRequestBody defines body for InjectFault for application/json ContentType.
@@ -281,6 +382,12 @@ type ServerInterface interface {
 	// ReplaceProjects Replace the project table
 	// (PUT /_fake/projects)
 	ReplaceProjects(w http.ResponseWriter, r *http.Request)
+	// ClearRequests Empty the request journal
+	// (DELETE /_fake/requests)
+	ClearRequests(w http.ResponseWriter, r *http.Request)
+	// ListRequests The request journal, oldest first
+	// (GET /_fake/requests)
+	ListRequests(w http.ResponseWriter, r *http.Request, params ListRequestsParams)
 	// Reset Remove every instance and pending fault
 	// (POST /_fake/reset)
 	Reset(w http.ResponseWriter, r *http.Request)
@@ -478,6 +585,92 @@ func (siw *ServerInterfaceWrapper) ReplaceProjects(w http.ResponseWriter, r *htt
 	handler.ServeHTTP(w, r)
 }
 
+// ClearRequests operation middleware
+func (siw *ServerInterfaceWrapper) ClearRequests(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ClearRequests(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListRequests operation middleware
+func (siw *ServerInterfaceWrapper) ListRequests(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRequestsParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "path" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "path", r.URL.Query(), &params.Path, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "path"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "path", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "method" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "method", r.URL.Query(), &params.Method, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "method"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "method", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "auth" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "auth", r.URL.Query(), &params.Auth, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "auth"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "auth", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListRequests(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // Reset operation middleware
 func (siw *ServerInterfaceWrapper) Reset(w http.ResponseWriter, r *http.Request) {
 
@@ -623,6 +816,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/_fake/faults", wrapper.InjectFault)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/projects", wrapper.ListProjects)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/_fake/projects", wrapper.ReplaceProjects)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/_fake/requests", wrapper.ClearRequests)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/requests", wrapper.ListRequests)
 
 	return m
 }
@@ -999,6 +1194,77 @@ func (response ReplaceProjectsdefaultJSONResponse) VisitReplaceProjectsResponse(
 	return err
 }
 
+type ClearRequestsRequestObject struct {
+}
+
+type ClearRequestsResponseObject interface {
+	VisitClearRequestsResponse(w http.ResponseWriter) error
+}
+
+type ClearRequests204Response struct {
+}
+
+func (response ClearRequests204Response) VisitClearRequestsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ClearRequestsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response ClearRequestsdefaultJSONResponse) VisitClearRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequestsRequestObject struct {
+	Params ListRequestsParams
+}
+
+type ListRequestsResponseObject interface {
+	VisitListRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListRequests200JSONResponse RequestJournal
+
+func (response ListRequests200JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequestsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response ListRequestsdefaultJSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResetRequestObject struct {
 }
 
@@ -1063,6 +1329,12 @@ type StrictServerInterface interface {
 	// ReplaceProjects Replace the project table
 	// (PUT /_fake/projects)
 	ReplaceProjects(ctx context.Context, request ReplaceProjectsRequestObject) (ReplaceProjectsResponseObject, error)
+	// ClearRequests Empty the request journal
+	// (DELETE /_fake/requests)
+	ClearRequests(ctx context.Context, request ClearRequestsRequestObject) (ClearRequestsResponseObject, error)
+	// ListRequests The request journal, oldest first
+	// (GET /_fake/requests)
+	ListRequests(ctx context.Context, request ListRequestsRequestObject) (ListRequestsResponseObject, error)
 	// Reset Remove every instance and pending fault
 	// (POST /_fake/reset)
 	Reset(ctx context.Context, request ResetRequestObject) (ResetResponseObject, error)
@@ -1381,6 +1653,56 @@ func (sh *strictHandler) ReplaceProjects(w http.ResponseWriter, r *http.Request)
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ReplaceProjectsResponseObject); ok {
 		if err := validResponse.VisitReplaceProjectsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ClearRequests operation middleware
+func (sh *strictHandler) ClearRequests(w http.ResponseWriter, r *http.Request) {
+	var request ClearRequestsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ClearRequests(ctx, request.(ClearRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClearRequests")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ClearRequestsResponseObject); ok {
+		if err := validResponse.VisitClearRequestsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListRequests operation middleware
+func (sh *strictHandler) ListRequests(w http.ResponseWriter, r *http.Request, params ListRequestsParams) {
+	var request ListRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRequests(ctx, request.(ListRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRequests")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListRequestsResponseObject); ok {
+		if err := validResponse.VisitListRequestsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

@@ -35,9 +35,9 @@ type ErrorResponse struct {
 // failed signature check: the same as dcs.yaml's (a test pins them
 // together).
 type GatewayErrorResponse struct {
-	ErrorCode string `json:"error_code,omitempty"`
-	ErrorMsg  string `json:"error_msg,omitempty"`
-	RequestId string `json:"request_id,omitempty"`
+	ErrorCode string `json:"error_code"`
+	ErrorMsg  string `json:"error_msg"`
+	RequestId string `json:"request_id"`
 }
 
 // Links Links of a listing.

@@ -30,6 +30,9 @@ type Checker struct {
 	errSchema     *openapi3.Schema
 	gatewaySchema *openapi3.Schema
 	options       *openapi3filter.Options
+	// all is options that report every violation, not only the first,
+	// and check that a request carries the credentials the spec asks for.
+	all *openapi3filter.Options
 }
 
 // New returns the Checker of this process: the documents are parsed once
@@ -55,6 +58,11 @@ var shared = sync.OnceValues(func() (*Checker, error) {
 			IncludeResponseStatus: true,
 			AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
 		},
+		all: &openapi3filter.Options{
+			IncludeResponseStatus: true,
+			MultiError:            true,
+			AuthenticationFunc:    credentialPresent,
+		},
 	}
 	ref := dcs.Components.Schemas["ErrorResponse"]
 	if ref == nil || ref.Value == nil {
@@ -79,6 +87,10 @@ var shared = sync.OnceValues(func() (*Checker, error) {
 
 // CheckResponse validates one response to req.
 func (c *Checker) CheckResponse(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
+	return c.checkResponse(ctx, req, status, header, body, c.options)
+}
+
+func (c *Checker) checkResponse(ctx context.Context, req *http.Request, status int, header http.Header, body []byte, options *openapi3filter.Options) error {
 	for _, r := range c.routers {
 		route, params, err := r.FindRoute(req)
 		if err != nil {
@@ -89,11 +101,11 @@ func (c *Checker) CheckResponse(ctx context.Context, req *http.Request, status i
 				Request:    req,
 				PathParams: params,
 				Route:      route,
-				Options:    c.options,
+				Options:    options,
 			},
 			Status:  status,
 			Header:  header,
-			Options: c.options,
+			Options: options,
 		}
 		in.SetBodyBytes(body)
 		if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
