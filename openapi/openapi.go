@@ -93,6 +93,26 @@ func fillEnums(doc *openapi3.T) error {
 	return nil
 }
 
+// Docs are the three documents, parsed and validated.
+type Docs struct {
+	DCS, Admin, IAM *openapi3.T
+}
+
+// LoadAll loads each document, new ones on each call, as LoadDCS does.
+// The fake and the contract checker call it once per process.
+func LoadAll(ctx context.Context) (Docs, error) {
+	var d Docs
+	var err error
+	if d.DCS, err = LoadDCS(ctx); err != nil {
+		return d, err
+	}
+	if d.Admin, err = LoadAdmin(ctx); err != nil {
+		return d, err
+	}
+	d.IAM, err = LoadIAM(ctx)
+	return d, err
+}
+
 func load(ctx context.Context, name string, data []byte, fixes ...func(*openapi3.T) error) (*openapi3.T, error) {
 	loader := openapi3.NewLoader()
 	loader.Context = ctx

@@ -28,30 +28,21 @@ type specs struct {
 
 // loadSpecs parses and validates the documents once per process.
 var loadSpecs = sync.OnceValues(func() (*specs, error) {
-	ctx := context.Background()
-	dcsDoc, err := openapi.LoadDCS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	adminDoc, err := openapi.LoadAdmin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	iamDoc, err := openapi.LoadIAM(ctx)
+	docs, err := openapi.LoadAll(context.Background())
 	if err != nil {
 		return nil, err
 	}
 	var out specs
-	if out.defaultRegion, err = defaultRegion(dcsDoc); err != nil {
+	if out.defaultRegion, err = defaultRegion(docs.DCS); err != nil {
 		return nil, err
 	}
-	if out.iam, err = newSpec(iamDoc); err != nil {
+	if out.iam, err = newSpec(docs.IAM); err != nil {
 		return nil, err
 	}
-	if out.dcs, err = newSpec(dcsDoc); err != nil {
+	if out.dcs, err = newSpec(docs.DCS); err != nil {
 		return nil, err
 	}
-	if out.admin, err = newSpec(adminDoc); err != nil {
+	if out.admin, err = newSpec(docs.Admin); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -40,19 +40,11 @@ type Checker struct {
 func New() (*Checker, error) { return shared() }
 
 var shared = sync.OnceValues(func() (*Checker, error) {
-	ctx := context.Background()
-	dcs, err := openapi.LoadDCS(ctx)
+	docs, err := openapi.LoadAll(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	admin, err := openapi.LoadAdmin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	iam, err := openapi.LoadIAM(ctx)
-	if err != nil {
-		return nil, err
-	}
+	dcs, admin, iam := docs.DCS, docs.Admin, docs.IAM
 	c := &Checker{
 		options: &openapi3filter.Options{
 			IncludeResponseStatus: true,
