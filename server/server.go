@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,10 @@ type Options struct {
 	// nil means the system's. It is apart from Now so that a test can move
 	// it hours ahead while clients go on signing with the real time.
 	Clock Clock
+	// MaxInstances is how many instances the fake holds at most; 0 means
+	// DefaultMaxInstances. An Add or a fixture that would go past it is
+	// refused whole, with a *LimitError, before anything is allocated.
+	MaxInstances int
 }
 
 // Server is a fake of the DCS instance status API, with an admin API
@@ -54,6 +59,8 @@ type Server struct {
 	specs    *specs
 	// routes serves both APIs; handler is routes inside observe.
 	routes, handler http.Handler
+	// adminSlots holds one token per admin request being served.
+	adminSlots chan struct{}
 
 	mu   sync.Mutex
 	http *http.Server
@@ -73,7 +80,10 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, specs: specs}
+	if opts.MaxInstances < 0 {
+		return nil, fmt.Errorf("server: MaxInstances %d is negative", opts.MaxInstances)
+	}
+	s := &Server{opts: opts, log: opts.Logger, specs: specs, adminSlots: make(chan struct{}, MaxAdminInFlight)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -81,7 +91,8 @@ func New(opts Options) (*Server, error) {
 	if clk == nil {
 		clk = clock.System
 	}
-	s.store = newStore(clk, s.log)
+	maxInstances := cmp.Or(opts.MaxInstances, DefaultMaxInstances)
+	s.store = newStore(clk, s.log, maxInstances)
 	if opts.AccessKey != "" {
 		s.verifier = &signer.Verifier{
 			SecretKey: func(ak string) (string, bool) { return opts.SecretKey, ak == opts.AccessKey },
@@ -107,7 +118,7 @@ func (s *Server) newRoutes() http.Handler {
 			ErrorHandlerFunc: s.badRequest,
 		})
 
-	adminMux := newWrapMux(s.validator(s.specs.admin))
+	adminMux := newWrapMux(chain(s.guardAdmin, s.validator(s.specs.admin)))
 	admin.HandlerWithOptions(
 		admin.NewStrictHandlerWithOptions(adminAPI{s}, nil, admin.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  s.badRequest,
@@ -184,8 +195,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Add adds instances, all or none, filling in an empty ID or Name, and
 // returns them as added. An instance's Becomes is scheduled from now on
 // the Server's Clock. A bad instance is an *InvalidError; an ID in use
-// wraps ErrExists.
-func (s *Server) Add(insts ...Instance) ([]Instance, error) { return s.store.add(insts) }
+// wraps ErrExists; going past a limit (Options.MaxInstances,
+// MaxScheduledChanges) is a *LimitError.
+func (s *Server) Add(insts ...Instance) ([]Instance, error) {
+	groups := make([]group, len(insts))
+	for i, in := range insts {
+		groups[i] = group{Instance: in, count: 1}
+	}
+	return s.store.add(groups)
+}
 
 // SetStatus changes the status of instance id, cancelling any pending
 // change (see Schedule).

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,7 @@ type env struct {
 	// Tests set these; nil is the real thing.
 	clock         waitClock       // the time wait polls and times out by
 	clientOptions []client.Option // added to every client a command builds
+	drain         time.Duration   // how long serve and exporter drain; 0: httpserve.DrainTimeout
 }
 
 // run executes one dcskit command line. It never calls os.Exit, so tests

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +18,7 @@ func newServeCmd(e *env) *cobra.Command {
 	var (
 		addr, fixture string
 		opts          server.Options
+		allowRemote   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -31,10 +35,16 @@ against the OpenAPI document.
 --ak with --sk requires AK/SK (SDK-HMAC-SHA256) signatures; --token requires
 X-Auth-Token; with both, either is accepted. The admin API under /_fake/
 (reset, instances, faults, healthz; see openapi/admin.yaml) changes the fake
-while it runs.
+while it runs; with --ak/--sk or --token it demands the same credentials
+(all but /_fake/healthz), else it is open to whoever can reach it.
+
+It listens on loopback only, unless --allow-remote: then it warns on stderr.
+Every request is bounded (see "Limits" in openapi/admin.yaml): at most
+--max-instances instances, 4 MiB admin bodies, pages of 1,000 instances.
 
 The first line on stdout is the base URL. Logs go to stderr, one line per
-request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
+request. SIGINT or SIGTERM drains requests in flight for up to 5s and exits
+0; requests still running then are cut off, and it exits 1 saying how many.`,
 		Example: `  dcskit serve --addr 127.0.0.1:0 --fixture instances.json --ak AK --sk SK
   curl -s -X POST localhost:8080/_fake/faults -d '{"status":503,"times":2}'`,
 		Args: noArgs,
@@ -46,9 +56,31 @@ request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
 	fs.StringVar(&opts.SecretKey, "sk", "", "the secret key of --ak")
 	fs.StringVar(&opts.Token, "token", "", "require X-Auth-Token to equal this token")
 	fs.BoolVar(&opts.DisableValidation, "disable-validation", false, "do not check requests against the OpenAPI document")
+	fs.BoolVar(&allowRemote, "allow-remote", false, "listen on a non-loopback --addr, reachable from other hosts")
+	fs.IntVar(&opts.MaxInstances, "max-instances", server.DefaultMaxInstances, "hold at most this many instances")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if (opts.AccessKey == "") != (opts.SecretKey == "") {
 			return usageErrorf("--ak and --sk must be given together")
+		}
+		if opts.MaxInstances < 1 {
+			return usageErrorf("--max-instances must be positive, got %d", opts.MaxInstances)
+		}
+		loopback, err := isLoopback(addr)
+		if err != nil {
+			return usageError{err}
+		}
+		switch {
+		case !loopback && !allowRemote:
+			return usageErrorf("--addr %s is not a loopback address: the fake would be reachable from other hosts; pass --allow-remote to mean it", addr)
+		case !loopback:
+			warning := "other hosts can reach it, and change it through the admin API under /_fake/"
+			if opts.AccessKey == "" && opts.Token == "" {
+				warning += " without credentials (--ak/--sk or --token require them)"
+			}
+			fmt.Fprintf(e.stderr, "dcskit: warning: serving on %s: %s\n", addr, warning)
+		}
+		if e.getenv("GOMEMLIMIT") == "" {
+			defer debug.SetMemoryLimit(debug.SetMemoryLimit(memoryLimit(opts.MaxInstances)))
 		}
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 		s, err := server.New(opts)
@@ -66,7 +98,41 @@ request. SIGINT or SIGTERM drains requests in flight and exits 0.`,
 		}
 		fmt.Fprintf(e.stdout, "http://%s\n", ln.Addr())
 		opts.Logger.Info("fake DCS API listening", "addr", ln.Addr().String(), "instances", len(s.Instances("")))
-		return httpserve.Run(cmd.Context(), httpserve.New(s.Handler(), opts.Logger), s.Listener(ln), httpserve.DrainTimeout)
+		return httpserve.Run(cmd.Context(), httpserve.New(s.Handler(), opts.Logger), s.Listener(ln), e.drainTimeout(), opts.Logger)
 	}
 	return cmd
+}
+
+// memoryLimit is the soft memory limit of `dcskit serve` for at most
+// maxInstances instances, unless GOMEMLIMIT sets one. Near it the garbage
+// collector runs more often, where by default it lets the heap grow to
+// twice what it found live: with a full store of DefaultMaxInstances (up
+// to 350 MB) and admin requests in flight, that went past 1.5 GB of RSS;
+// with this, make attack measures about 1.0 GB.
+func memoryLimit(maxInstances int) int64 {
+	return max(1<<30, int64(maxInstances)<<10)
+}
+
+// drainTimeout is how long serve and exporter wait for requests in flight
+// when they stop.
+func (e *env) drainTimeout() time.Duration {
+	if e.drain > 0 {
+		return e.drain
+	}
+	return httpserve.DrainTimeout
+}
+
+// isLoopback reports whether addr (host:port) listens on loopback only.
+// An empty host means every interface; a host name other than localhost
+// may resolve to anything.
+func isLoopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("--addr %q: want host:port, such as 127.0.0.1:8080", addr)
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback(), nil
 }
