@@ -13,7 +13,7 @@ import (
 // the normal answer.
 type Fault struct {
 	Status int           // 400 to 599; 0 for no error answer
-	Delay  time.Duration // wait this long before answering
+	Delay  time.Duration // wait this long before answering; at most MaxFaultDelay
 	Drop   bool          // close the connection without an answer
 	Times  int           // how many requests; 0 means 1
 }
