@@ -4,7 +4,7 @@ GO ?= go
 # own go.mod so that the main module never depends on that SDK.
 MODULES := . interop
 
-.PHONY: all generate check-generated fmt-check vet tidy-check drill test bench soak
+.PHONY: all generate check-generated fmt-check vet tidy-check drill test bench soak attack
 
 all: test
 
@@ -56,3 +56,12 @@ bench:
 # soak is the load test at 10 times its CI size, under -race.
 soak:
 	DCSKIT_SOAK=10 $(GO) test -race -count=1 -run '^TestLoad$$' -v -timeout 30m ./server/
+
+# attack reruns the memory attacks of issue 10 against a real `dcskit
+# serve` on 127.0.0.1 and prints its peak RSS (VmHWM) and the slowest
+# query during each attack (internal/cmd/attack). Not part of CI: a few
+# minutes, and up to 1.5 GB of memory.
+attack:
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf $$dir' EXIT; \
+	$(GO) build -o $$dir/dcskit ./cmd/dcskit; \
+	$(GO) run ./internal/cmd/attack $$dir/dcskit

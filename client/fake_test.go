@@ -163,7 +163,7 @@ func TestFakeFaults(t *testing.T) {
 func TestFakeDelayAgainstDeadline(t *testing.T) {
 	t.Parallel()
 	srv := fake(t, server.Options{AccessKey: testAK, SecretKey: testSK})
-	srv.InjectFault(server.Fault{Delay: time.Minute})
+	srv.InjectFault(server.Fault{Delay: server.MaxFaultDelay})
 	c, attempts := fakeClient(t, srv, signed)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()

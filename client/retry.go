@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -52,18 +55,17 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 
 // DefaultCheckRetry retries on 429, 500, 502, 503 and 504, and on
 // transport errors other than those another attempt cannot fix: a done
-// context, a host name that does not exist, a certificate that does not
-// verify, a *CredentialsError. Every operation is a GET, so a repeat is
-// always safe.
+// context, a cancelled request, a host name that does not exist, a
+// certificate that does not verify, a *CredentialsError. An attempt that
+// timed out while ctx is still live (the *http.Client's Timeout) is
+// retried. Every operation is a GET, so a repeat is always safe.
 func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
 	if err != nil {
 		_, noCredentials := errors.AsType[*CredentialsError](err)
-		return !errors.Is(err, context.Canceled) &&
-			!errors.Is(err, context.DeadlineExceeded) &&
-			!noCredentials && !isPermanent(err)
+		return !errors.Is(err, context.Canceled) && !noCredentials && !isPermanent(err)
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
@@ -96,13 +98,21 @@ const (
 	maxRetryAfter = time.Minute
 )
 
+// ErrRetryPastDeadline is wrapped by the error of a call that gave up
+// before its deadline because the next attempt could only start after
+// it: the server's Retry-After, or the backoff, asked for a longer wait
+// than the time left. The last attempt's error is wrapped too.
+var ErrRetryPastDeadline = errors.New("the next attempt would start after the deadline")
+
 // DefaultBackoff honours Retry-After (seconds or an HTTP date, capped at
-// a minute); otherwise it waits 200ms, 400ms, 800ms ... up to 5s, each
-// with jitter between half and all of it, so that clients that failed
-// together do not retry together.
+// a minute); otherwise, and when Retry-After cannot be read (not a
+// number of seconds nor a date, or too large to be a time.Duration), it
+// waits 200ms, 400ms, 800ms ... up to 5s, each with jitter between half
+// and all of it, so that clients that failed together do not retry
+// together.
 func DefaultBackoff(attempt int, resp *http.Response) time.Duration {
 	if d, ok := retryAfter(resp, time.Now()); ok {
-		return d
+		return min(d, maxRetryAfter)
 	}
 	d := maxBackoff
 	if attempt < 10 {
@@ -111,7 +121,10 @@ func DefaultBackoff(attempt int, resp *http.Response) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// retryAfter reads the Retry-After header of resp, if it has a usable one.
+// retryAfter reads the Retry-After header of resp, uncapped, if it has a
+// usable one: a number of seconds (digits only, as RFC 9110 has it) or an
+// HTTP date, a past one meaning now. A value too large to be a
+// time.Duration is as unusable as one that is not a number.
 func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if resp == nil {
 		return 0, false
@@ -120,13 +133,39 @@ func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
+	if strings.Trim(v, "0123456789") == "" {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > int64(math.MaxInt64/time.Second) {
+			return 0, false
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
 		return 0, false
 	}
-	return min(max(d, 0), maxRetryAfter), true
+	d := t.Sub(now) // saturates
+	if d == math.MaxInt64 {
+		return 0, false
+	}
+	return max(d, 0), true
+}
+
+// pastDeadline is why waiting wait before the next attempt is useless,
+// or nil: ctx's deadline comes first, or the server's Retry-After does
+// not end before it.
+func pastDeadline(ctx context.Context, resp *http.Response, wait time.Duration, now time.Time) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	left := deadline.Sub(now)
+	if ra, ok := retryAfter(resp, now); ok && ra >= left {
+		return fmt.Errorf("%w: the server asks to retry after %s (Retry-After: %s), %s left",
+			ErrRetryPastDeadline, ra, resp.Header.Get("Retry-After"), left.Round(time.Millisecond))
+	}
+	if wait >= left {
+		return fmt.Errorf("%w: the backoff is %s, %s left", ErrRetryPastDeadline, wait.Round(time.Millisecond), left.Round(time.Millisecond))
+	}
+	return nil
 }

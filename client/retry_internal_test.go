@@ -30,13 +30,18 @@ func TestRetryAfter(t *testing.T) {
 		{"", 0, false},
 		{"3", 3 * time.Second, true},
 		{"0", 0, true},
-		{"-5", 0, true},
-		{"86400", maxRetryAfter, true},
-		{"99999999999999999", maxRetryAfter, true},
-		{"99999999999999999999", 0, false}, // not an int: ignored
+		{"-5", 0, false}, // not 1*DIGIT
+		{"+5", 0, false},
+		{"5.5", 0, false},
+		{"86400", 24 * time.Hour, true}, // uncapped: DefaultBackoff caps
+		{"9223372036", 9223372036 * time.Second, true},
+		{"9223372037", 0, false},           // past time.Duration: absurd
+		{"99999999999999999", 0, false},    // absurd
+		{"99999999999999999999", 0, false}, // not even an int64
 		{now.Add(20 * time.Second).Format(http.TimeFormat), 20 * time.Second, true},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
-		{now.Add(time.Hour).Format(http.TimeFormat), maxRetryAfter, true},
+		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour, true},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", 0, false}, // absurd
 		{"soon", 0, false},
 	}
 	for _, tt := range tests {
@@ -53,6 +58,26 @@ func TestRetryAfter(t *testing.T) {
 	}
 	_, ok := retryAfter(nil, now)
 	assert.False(t, ok)
+}
+
+// TestDefaultBackoffRetryAfter: a usable Retry-After is honoured, capped
+// at a minute; one that cannot be read gets the normal backoff, never an
+// immediate retry.
+func TestDefaultBackoffRetryAfter(t *testing.T) {
+	t.Parallel()
+	with := func(v string) *http.Response {
+		return &http.Response{Header: http.Header{"Retry-After": {v}}}
+	}
+	assert.Equal(t, 7*time.Second, DefaultBackoff(1, with("7")))
+	assert.Equal(t, time.Duration(0), DefaultBackoff(1, with("0")))
+	assert.Equal(t, maxRetryAfter, DefaultBackoff(1, with("86400")))
+	for _, v := range []string{"-5", "soon", "99999999999999999", "99999999999999999999", "1e3"} {
+		for range 20 {
+			d := DefaultBackoff(1, with(v))
+			assert.GreaterOrEqual(t, d, minBackoff/2, v)
+			assert.LessOrEqual(t, d, minBackoff, v)
+		}
+	}
 }
 
 func TestDefaultBackoffGrowsWithJitter(t *testing.T) {
@@ -97,7 +122,8 @@ func TestDefaultCheckRetry(t *testing.T) {
 		{"no such host", nil, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}}), false},
 		{"DNS timeout", nil, 0, urlErr(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "timeout", Name: "x", IsTimeout: true}}), true},
 		{"cancelled", nil, 0, urlErr(context.Canceled), false},
-		{"deadline", nil, 0, urlErr(context.DeadlineExceeded), false},
+		{"attempt timed out, call still live", nil, 0, urlErr(context.DeadlineExceeded), true},
+		{"deadline of the call", done, 0, urlErr(context.DeadlineExceeded), false},
 		{"unknown authority", nil, 0, urlErr(x509.UnknownAuthorityError{}), false},
 		{"wrong host", nil, 0, urlErr(x509.HostnameError{Host: "x"}), false},
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 
@@ -173,7 +174,11 @@ func (c *caller) do(ctx context.Context, req *http.Request) (*http.Response, []b
 			}
 			return nil, nil, last
 		}
-		if err := clock.Sleep(ctx, c.retry.Backoff(attempt, resp)); err != nil {
+		wait := c.retry.Backoff(attempt, resp)
+		if err := pastDeadline(ctx, resp, wait, time.Now()); err != nil {
+			return nil, nil, fmt.Errorf("giving up after %d attempt(s): %w; last attempt: %w", attempt, err, last)
+		}
+		if err := clock.Sleep(ctx, wait); err != nil {
 			return nil, nil, stopped(err, attempt, last)
 		}
 	}

@@ -1,10 +1,15 @@
 // Package exporter serves DCS instance counts as Prometheus metrics.
 //
 // Each scrape asks the API (through a Fetch func, usually the client's
-// InstanceStatus), unless the last answer is younger than MinInterval. A
-// failed call does not blank the metrics: the last good counts stay, and
+// InstanceStatus), unless the last answer is younger than MinInterval;
+// concurrent scrapes share one call (see Target). A failed call does not
+// blank the metrics: the last good counts stay, and
 // huaweicloud_dcs_scrape_success drops to 0, so a dashboard keeps its
-// lines and an alert can fire on the failure itself.
+// lines and an alert can fire on the failure itself. A scrape answers
+// within Prometheus' scrape timeout, which it reads from
+// X-Prometheus-Scrape-Timeout-Seconds, less ScrapeTimeoutMargin: if the
+// API has not answered by then, with the last good counts and
+// scrape_success 0.
 package exporter
 
 import (
@@ -12,7 +17,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +39,19 @@ const (
 // Fetch returns the current counts of one project.
 type Fetch func(ctx context.Context) (dcs.Counts, error)
 
+const (
+	// DefaultTimeout bounds one API call, retries included, unless
+	// Options say otherwise: below Prometheus' default scrape timeout of
+	// 10s.
+	DefaultTimeout = 8 * time.Second
+	// ScrapeTimeoutMargin is the time left, of the scrape timeout that
+	// Prometheus sends, for writing the answer (at most half of it).
+	ScrapeTimeoutMargin = 500 * time.Millisecond
+	// scrapeTimeoutHeader is where Prometheus sends its scrape timeout,
+	// in seconds.
+	scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+)
+
 // Options configure an Exporter. ProjectID and Fetch are required.
 type Options struct {
 	// ProjectID labels every instance gauge.
@@ -41,9 +59,11 @@ type Options struct {
 	// Fetch asks the API for the counts.
 	Fetch Fetch
 	// MinInterval is how long an answer is reused: scrapes within it do not
-	// call the API. 0 calls it on every scrape.
+	// call the API. 0 calls it on every scrape that finds no call in
+	// flight.
 	MinInterval time.Duration
-	// Timeout bounds one API call, retries included. 0 means 30s.
+	// Timeout bounds one API call, retries included. 0 means
+	// DefaultTimeout.
 	Timeout time.Duration
 	// Logger receives failed API calls. nil discards them.
 	Logger *slog.Logger
@@ -53,18 +73,10 @@ type Options struct {
 
 // Exporter is a prometheus.Collector for one project's instance counts.
 type Exporter struct {
-	opts Options
+	opts   Options
+	target *Target
 
 	instances, transitional, success, duration, last *prometheus.Desc
-
-	// mu serialises API calls: concurrent scrapes wait for one call and
-	// share its answer instead of each calling the API.
-	mu        sync.Mutex
-	fetchedAt time.Time     // when the API was last called
-	ok        bool          // whether that call succeeded
-	took      time.Duration // how long it took
-	good      *dcs.Counts   // the last counts that arrived
-	goodAt    time.Time     // when they arrived
 }
 
 var _ prometheus.Collector = (*Exporter)(nil)
@@ -74,24 +86,23 @@ func New(opts Options) (*Exporter, error) {
 	if opts.ProjectID == "" {
 		return nil, errors.New("exporter: a project id is required")
 	}
-	if opts.Fetch == nil {
-		return nil, errors.New("exporter: a Fetch func is required")
-	}
-	if opts.MinInterval < 0 || opts.Timeout < 0 {
-		return nil, errors.New("exporter: intervals must not be negative")
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = 30 * time.Second
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	target, err := NewTarget(TargetOptions{
+		Fetch:       opts.Fetch,
+		MinInterval: opts.MinInterval,
+		Timeout:     opts.Timeout,
+		Logger:      opts.Logger.With("project_id", opts.ProjectID),
+		Now:         opts.Now,
+	})
+	if err != nil {
+		return nil, err
 	}
 	constLabels := prometheus.Labels{"project_id": opts.ProjectID}
 	return &Exporter{
-		opts: opts,
+		opts:   opts,
+		target: target,
 		instances: prometheus.NewDesc(MetricInstances,
 			"DCS cache instances by engine and status, as the instance status API reports them.",
 			[]string{"engine", "status"}, constLabels),
@@ -119,19 +130,19 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	ch <- e.last
 }
 
-// Collect implements prometheus.Collector. It calls the API unless the
-// last call is younger than MinInterval.
+// Collect implements prometheus.Collector, for a registry of the
+// caller's: it has no scrape deadline but Timeout. Handler's scrapes
+// have.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.fetchedAt.IsZero() || e.opts.Now().Sub(e.fetchedAt) >= e.opts.MinInterval {
-		e.refresh()
-	}
+	e.collect(ch, e.target.Get(context.Background()))
+}
 
-	if e.good != nil {
+// collect sends the metrics of snap.
+func (e *Exporter) collect(ch chan<- prometheus.Metric, snap Snapshot) {
+	if snap.Counts != nil {
 		statuses := dcs.Statuses()
 		for _, engine := range dcs.Engines() {
-			counters := e.good.Engine(engine)
+			counters := snap.Counts.Engine(engine)
 			for i, s := range statuses {
 				ch <- prometheus.MustNewConstMetric(e.instances, prometheus.GaugeValue,
 					float64(counters[i]), engine.Key(), s.Name())
@@ -140,27 +151,35 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 				float64(counters.Transitional()), engine.Key())
 		}
 		ch <- prometheus.MustNewConstMetric(e.last, prometheus.GaugeValue,
-			float64(e.goodAt.UnixNano())/1e9)
+			float64(snap.GoodAt.UnixNano())/1e9)
 	}
-	ch <- prometheus.MustNewConstMetric(e.success, prometheus.GaugeValue, boolValue(e.ok))
-	ch <- prometheus.MustNewConstMetric(e.duration, prometheus.GaugeValue, e.took.Seconds())
+	ch <- prometheus.MustNewConstMetric(e.success, prometheus.GaugeValue, boolValue(snap.OK))
+	ch <- prometheus.MustNewConstMetric(e.duration, prometheus.GaugeValue, snap.Took.Seconds())
 }
 
-// refresh calls the API once; e.mu is held.
-func (e *Exporter) refresh() {
-	ctx, cancel := context.WithTimeout(context.Background(), e.opts.Timeout)
-	defer cancel()
-	start := e.opts.Now()
-	counts, err := e.opts.Fetch(ctx)
-	end := e.opts.Now()
-	e.fetchedAt, e.took, e.ok = end, end.Sub(start), err == nil
-	if err != nil {
-		// The client's errors carry no secrets; see client.APIError.
-		e.opts.Logger.Error("DCS instance status scrape failed",
-			"project_id", e.opts.ProjectID, "err", err)
-		return
+// Close cancels the API call in flight and makes every scrape answer at
+// once, with scrape_success 0, so that a server shutting down does not
+// wait for the API. Give it to http.Server.RegisterOnShutdown.
+func (e *Exporter) Close() { e.target.Close() }
+
+// snapshot is one scrape's metrics, as a Collector.
+type snapshot struct {
+	e    *Exporter
+	snap Snapshot
+}
+
+func (s snapshot) Describe(ch chan<- *prometheus.Desc) { s.e.Describe(ch) }
+func (s snapshot) Collect(ch chan<- prometheus.Metric) { s.e.collect(ch, s.snap) }
+
+// scrapeContext bounds a scrape by the timeout Prometheus sends, less
+// ScrapeTimeoutMargin (at most half of it).
+func scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	secs, err := strconv.ParseFloat(r.Header.Get(scrapeTimeoutHeader), 64)
+	if err != nil || !(secs > 0) || secs > (24*time.Hour).Seconds() {
+		return context.WithCancel(r.Context())
 	}
-	e.good, e.goodAt = &counts, end
+	d := time.Duration(secs * float64(time.Second))
+	return context.WithTimeout(r.Context(), d-min(ScrapeTimeoutMargin, d/2))
 }
 
 func boolValue(b bool) float64 {
@@ -171,23 +190,40 @@ func boolValue(b bool) float64 {
 }
 
 // Handler serves /metrics (this exporter plus the Go and process
-// collectors) and /healthz.
+// collectors) and /healthz. Each scrape is bounded by its own deadline.
 func (e *Exporter) Handler() (http.Handler, error) {
-	reg := prometheus.NewRegistry()
+	static := prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{
-		e,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
-		if err := reg.Register(c); err != nil {
+		if err := static.Register(c); err != nil {
 			return nil, err
 		}
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	opts := promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(e.opts.Logger.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
-	}))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := scrapeContext(r)
+		snap := e.target.Get(ctx)
+		gaveUp := !snap.OK && ctx.Err() != nil
+		cancel()
+		if gaveUp {
+			e.opts.Logger.Warn("scrape answered without waiting any longer for the API",
+				"project_id", e.opts.ProjectID, "waited", snap.Took, "err", snap.Err)
+		}
+		// The scrape's own registry holds its snapshot: promhttp has no
+		// way to hand a collector the request's deadline.
+		reg := prometheus.NewPedanticRegistry()
+		if err := reg.Register(snapshot{e, snap}); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		promhttp.HandlerFor(prometheus.Gatherers{static, reg}, opts).ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

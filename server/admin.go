@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/dcskit/dcskit/gen/admin"
@@ -28,36 +29,69 @@ func (a adminAPI) Reset(context.Context, admin.ResetRequestObject) (admin.ResetR
 }
 
 func (a adminAPI) ListInstances(_ context.Context, req admin.ListInstancesRequestObject) (admin.ListInstancesResponseObject, error) {
-	var projectID string
-	if req.Params.ProjectId != nil {
-		projectID = *req.Params.ProjectId
+	p := req.Params
+	limit := DefaultPageSize
+	if p.Limit != nil {
+		limit = *p.Limit
 	}
-	return admin.ListInstances200JSONResponse(instanceList(a.s.Instances(projectID))), nil
+	// The spec says as much, but validation may be off.
+	if limit < 1 || limit > MaxPageSize {
+		return nil, &InvalidError{Index: -1, Field: "limit", Err: fmt.Errorf("%d is out of range 1 to %d (MaxPageSize)", limit, MaxPageSize)}
+	}
+	var cursor uint64
+	if p.Cursor != nil {
+		var err error
+		if cursor, err = strconv.ParseUint(*p.Cursor, 10, 64); err != nil {
+			return nil, &InvalidError{Index: -1, Field: "cursor", Err: fmt.Errorf("%q is not a next_cursor of this fake", truncate(*p.Cursor, 80))}
+		}
+	}
+	insts, next := a.s.store.page(deref(p.ProjectId), cursor, limit)
+	out := instanceList(insts)
+	if next != 0 {
+		c := strconv.FormatUint(next, 10)
+		out.NextCursor = &c
+	}
+	return admin.ListInstances200JSONResponse(out), nil
 }
 
 func (a adminAPI) AddInstances(_ context.Context, req admin.AddInstancesRequestObject) (admin.AddInstancesResponseObject, error) {
 	if err := a.s.applyFixtureProjects(*req.Body, a.s.projects.checkMerge); err != nil {
 		return nil, err
 	}
-	insts, err := a.s.applyFixture(fixtureBodyName, *req.Body, a.s.store.add)
+	groups, err := a.s.applyFixture(fixtureBodyName, *req.Body, a.s.store.add)
 	if err == nil {
 		err = a.s.applyFixtureProjects(*req.Body, a.s.projects.merge)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return admin.AddInstances200JSONResponse(instanceList(insts)), nil
+	return admin.AddInstances200JSONResponse(addResult(groups)), nil
 }
 
 func (a adminAPI) ReplaceInstances(_ context.Context, req admin.ReplaceInstancesRequestObject) (admin.ReplaceInstancesResponseObject, error) {
-	insts, err := a.s.applyFixture(fixtureBodyName, *req.Body, a.s.store.replace)
+	groups, err := a.s.applyFixture(fixtureBodyName, *req.Body, a.s.store.replace)
 	if err == nil {
 		err = a.s.applyFixtureProjects(*req.Body, a.s.projects.replace)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return admin.ReplaceInstances200JSONResponse(instanceList(insts)), nil
+	return admin.ReplaceInstances200JSONResponse(addResult(groups)), nil
+}
+
+// addResult answers one item per fixture entry: the answer grows with the
+// request, never with its counts.
+func addResult(groups []group) admin.AddResult {
+	out := admin.AddResult{Instances: make([]admin.AddedEntry, len(groups))}
+	for i, g := range groups {
+		out.Added += g.count
+		out.Instances[i] = admin.AddedEntry{
+			ProjectId: g.ProjectID, Id: g.ID, Name: g.Name,
+			Engine: g.Engine, Status: g.Status, Count: g.count,
+			Becomes: apiTransition(g.Becomes),
+		}
+	}
+	return out
 }
 
 func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
@@ -86,6 +120,11 @@ func (a adminAPI) DeleteInstance(_ context.Context, req admin.DeleteInstanceRequ
 
 func (a adminAPI) InjectFault(_ context.Context, req admin.InjectFaultRequestObject) (admin.InjectFaultResponseObject, error) {
 	b := req.Body
+	// Checked before it becomes a Duration, which a huge value would
+	// wrap around.
+	if ms := deref(b.DelayMs); ms < 0 || ms > int(MaxFaultDelay.Milliseconds()) {
+		return nil, &InvalidError{Index: -1, Field: "delay_ms", Err: fmt.Errorf("%d is out of range 0 to %d (MaxFaultDelay)", ms, MaxFaultDelay.Milliseconds())}
+	}
 	f := Fault{Status: deref(b.Status), Delay: time.Duration(deref(b.DelayMs)) * time.Millisecond, Drop: deref(b.Drop), Times: deref(b.Times)}
 	if err := a.s.faults.push(f); err != nil {
 		return nil, err
@@ -126,8 +165,8 @@ func apiTransition(t *Transition) *admin.Transition {
 func transitionFromAPI(t *admin.Transition, field string) (*Transition, *InvalidError) {
 	var head *Transition
 	for link, f, n := &head, field, 0; t != nil; t, f, n = t.Then, f+".then", n+1 {
-		if n == maxChain {
-			return nil, &InvalidError{Index: -1, Field: field, Err: fmt.Errorf("a chain of more than %d changes", maxChain)}
+		if n == MaxChain {
+			return nil, &InvalidError{Index: -1, Field: field, Err: errChainTooLong}
 		}
 		d, e := parseAfter(t.After, f)
 		if e != nil {

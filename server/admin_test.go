@@ -22,6 +22,15 @@ func (r reply) instances(t *testing.T) []admin.Instance {
 	return l.Instances
 }
 
+// added decodes the answer to an add or a replace.
+func (r reply) added(t *testing.T) admin.AddResult {
+	t.Helper()
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var res admin.AddResult
+	require.NoError(t, json.Unmarshal(r.body, &res))
+	return res
+}
+
 func TestAdminAPI(t *testing.T) {
 	t.Parallel()
 	fixture, err := os.ReadFile(fixtureFile)
@@ -29,21 +38,24 @@ func TestAdminAPI(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			f := m.start(t, server.Options{AccessKey: "ak", SecretKey: "sk"})
+			f := m.start(t, server.Options{})
 
 			r := f.call(t, http.MethodGet, "/_fake/healthz", "")
 			assert.Equal(t, http.StatusOK, r.status)
 			assert.JSONEq(t, `{"status":"ok"}`, string(r.body))
 
-			assert.Len(t, f.call(t, http.MethodPut, "/_fake/instances", string(fixture)).instances(t), 64)
+			replaced := f.call(t, http.MethodPut, "/_fake/instances", string(fixture)).added(t)
+			assert.Equal(t, 64, replaced.Added)
+			assert.Len(t, replaced.Instances, 6, "one item per entry")
 			assert.Equal(t, fixtureCounts(), f.Counts(fixtureProject, true))
 			assert.Len(t, f.call(t, http.MethodGet, "/_fake/instances?project_id=other_project", "").instances(t), 3)
 			assert.Len(t, f.call(t, http.MethodGet, "/_fake/instances", "").instances(t), 64)
 
 			added := f.call(t, http.MethodPost, "/_fake/instances",
-				`{"instances":[{"project_id":"p","engine":"Redis","status":"CREATING","id":"new-one"}]}`).instances(t)
-			require.Len(t, added, 1)
-			assert.Equal(t, admin.Instance{ProjectId: "p", Id: "new-one", Name: "dcs-new-one", Engine: dcs.Redis, Status: dcs.Creating}, added[0])
+				`{"instances":[{"project_id":"p","engine":"Redis","status":"CREATING","id":"new-one"}]}`).added(t)
+			assert.Equal(t, admin.AddResult{Added: 1, Instances: []admin.AddedEntry{
+				{ProjectId: "p", Id: "new-one", Name: "dcs-new-one", Engine: dcs.Redis, Status: dcs.Creating, Count: 1},
+			}}, added)
 			assert.Len(t, f.Instances(""), 65, "POST adds")
 
 			r = f.call(t, http.MethodPost, "/_fake/instances",

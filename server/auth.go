@@ -43,7 +43,9 @@ func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get(signer.HeaderAuthorization) != "" && s.verifier != nil {
 		var body []byte
 		// nil when a test calls the handler directly; NoBody for a GET.
-		if r.Body != nil && r.Body != http.NoBody {
+		if b, ok := r.Body.(bufferedBody); ok {
+			body = b.data // an admin body, read under its own limit
+		} else if r.Body != nil && r.Body != http.NoBody {
 			var err error
 			if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxSignedBody)); err != nil {
 				return &requestError{err}

@@ -5,10 +5,29 @@
 // It answers as the spec in openapi/dcs.yaml says, errors included: every
 // answer is JSON, carries an X-Request-Id, and every error body is an
 // ErrorResponse with a 9-digit DCS code, or the API gateway's body with
-// APIGW.0301 for a failed authentication. Requests are validated against
-// the spec unless Options.DisableValidation is set. With Options.AccessKey
-// and SecretKey it verifies SDK-HMAC-SHA256 signatures as the gateway
-// does (package signer); with Options.Token it checks X-Auth-Token.
+// APIGW.0301 for a failed authentication. That holds for the answers
+// net/http gives before any handler runs too (400 for a request it cannot
+// parse, 431, 501, 505, and 417 for an Expect other than 100-continue),
+// when the fake serves through Listener, as Start and `dcskit serve` do;
+// OPTIONS * is answered 404 like any URL the fake does not serve. The
+// exceptions are those HTTP leaves no room for: a client that never
+// finishes its headers gets no answer (net/http closes the connection at
+// ReadHeaderTimeout), the interim 100 Continue and any answer to HEAD have
+// headers but no body, and a dropped connection (Fault.Drop) has nothing.
+//
+// Requests are validated against the spec unless
+// Options.DisableValidation is set. With Options.AccessKey and SecretKey
+// it verifies SDK-HMAC-SHA256 signatures as the gateway does (package
+// signer); with Options.Token it checks X-Auth-Token. The admin API then
+// demands the same credentials of requests from other hosts, on every
+// path but /_fake/healthz; requests from loopback need none.
+//
+// Every resource a request can ask for is bounded (limits.go): at most
+// Options.MaxInstances instances (DefaultMaxInstances), MaxChain changes
+// per chain and MaxScheduledChanges in all, MaxAdminBody per admin body,
+// MaxPageSize instances per page of GET /_fake/instances. A request over
+// a limit changes nothing and gets a 413 whose message names the limit
+// (a *LimitError in Go).
 //
 // State is seeded and changed with Go methods (Add, SetStatus, Schedule,
 // Remove, Reset, LoadFixture, InjectFault) or, from any language, with the admin
@@ -24,7 +43,10 @@
 //	   "id": "optional", "name": "optional"}
 //	]}
 //
-// count (1 to 1,000,000, default 1) stands for that many instances.
+// count (1 to 1,000,000, default 1) stands for that many instances; the
+// sum of the counts counts against Options.MaxInstances. An id follows
+// the project_id rule (1 to 64 letters, digits, '-' or '_'); a name has
+// at most 64 characters, none of them a control character.
 //
 // becomes schedules a change of status, as moto's state manager does:
 //
@@ -37,7 +59,11 @@
 // instance of a count gets the same schedule. The Go API has the same in
 // Instance.Becomes and Schedule; SetStatus and Remove cancel a pending
 // change. Changes are made on time by a timer, without any request, and a
-// query stays as cheap however many are pending. Options.Clock sets the
+// query stays as cheap however many are pending. An instance whose
+// several changes are all due moves straight to the last of them, and a
+// burst of due changes is made 1,000 instances at a time, so that a query
+// never waits for all of it: a query during the burst sees some of it
+// made and the rest not yet, every count adding up. Options.Clock sets the
 // time they follow: a test passes a ManualClock and calls Advance instead
 // of sleeping.
 //

@@ -15,8 +15,10 @@ const (
 	codeBadParameter   = "111400063"
 	codeNoSuchURL      = "111404001"
 	codeNoSuchInstance = "111404002"
+	codeNoPermission   = "111403003"
 	codeMethod         = "111405001"
 	codeExists         = "111409001"
+	codeLimit          = "111413001"
 	codeInternal       = "111500000"
 	// The API gateway, not DCS, answers failed authentication.
 	codeGatewayAuth = "APIGW.0301"
@@ -75,6 +77,10 @@ func answer(err error) (status int, code, msg string) {
 		return te.status, code, err.Error()
 	}
 	switch {
+	case isA[*LimitError](err):
+		return http.StatusRequestEntityTooLarge, codeLimit, err.Error()
+	case isA[*adminAuthError](err):
+		return http.StatusForbidden, codeNoPermission, err.Error()
 	case isA[*authError](err):
 		return http.StatusUnauthorized, codeGatewayAuth, "Incorrect IAM authentication information: " + err.Error()
 	case errors.Is(err, errNoSuchURL):

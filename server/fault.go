@@ -13,7 +13,7 @@ import (
 // the normal answer.
 type Fault struct {
 	Status int           // 400 to 599; 0 for no error answer
-	Delay  time.Duration // wait this long before answering
+	Delay  time.Duration // wait this long before answering; at most MaxFaultDelay
 	Drop   bool          // close the connection without an answer
 	Times  int           // how many requests; 0 means 1
 }
@@ -24,6 +24,8 @@ func (f Fault) check() error {
 		return &InvalidError{Index: -1, Field: "status", Err: fmt.Errorf("%d is not an HTTP error status (400 to 599)", f.Status)}
 	case f.Delay < 0:
 		return &InvalidError{Index: -1, Field: "delay", Err: fmt.Errorf("%v is negative", f.Delay)}
+	case f.Delay > MaxFaultDelay:
+		return &InvalidError{Index: -1, Field: "delay", Err: fmt.Errorf("%v is over %v (MaxFaultDelay)", f.Delay, MaxFaultDelay)}
 	case f.Times < 0:
 		return &InvalidError{Index: -1, Field: "times", Err: fmt.Errorf("%d is negative", f.Times)}
 	}
@@ -32,7 +34,8 @@ func (f Fault) check() error {
 
 // InjectFault queues f behind any fault still pending. It panics if f is
 // not a possible fault (a Status outside 400 to 599, a negative Delay or
-// Times), as a programming error.
+// Times, a Delay over MaxFaultDelay) or if MaxPendingFaults are queued
+// already, as a programming error.
 func (s *Server) InjectFault(f Fault) {
 	if err := s.faults.push(f); err != nil {
 		panic("server: InjectFault: " + err.Error())
@@ -55,6 +58,9 @@ func (q *faultQueue) push(f Fault) error {
 	f.Times = max(f.Times, 1)
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if len(q.queue) >= MaxPendingFaults {
+		return &LimitError{Limit: "MaxPendingFaults", What: "the faults queued", Max: MaxPendingFaults, Want: int64(len(q.queue) + 1)}
+	}
 	q.queue = append(q.queue, f)
 	q.pending.Store(int64(len(q.queue)))
 	return nil

@@ -27,10 +27,6 @@ func (e *FixtureError) Error() string {
 	return fmt.Sprintf("fixture %s: %v", e.File, &e.InvalidError)
 }
 
-// maxCount bounds a fixture entry's count; admin.yaml's FixtureEntry
-// says the same, and a test holds the two together.
-const maxCount = 1_000_000
-
 // MaxFixtureSize bounds a fixture file. A fixture that stands for many
 // instances does so with "count", so this is plenty.
 const MaxFixtureSize = 64 << 20
@@ -152,65 +148,52 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-// applyFixture turns a decoded fixture into instances and hands them to
-// apply (the store's add or replace). A bad project table fails it too,
-// before anything is applied; applyFixtureProjects applies the table.
-func (s *Server) applyFixture(name string, fx admin.Fixture, apply func([]Instance) ([]Instance, error)) ([]Instance, error) {
+// applyFixture turns a decoded fixture into groups of instances, one per
+// entry, and hands them to apply (the store's add or replace). It returns
+// the groups as added: each with its first instance. A bad project table
+// fails it too, before anything is applied; applyFixtureProjects applies
+// the table.
+func (s *Server) applyFixture(name string, fx admin.Fixture, apply func([]group) ([]Instance, error)) ([]group, error) {
 	if _, ie := fixtureProjects(fx); ie != nil {
 		return nil, asFixtureError(name, ie)
 	}
-	var out []Instance
-	ids := map[string]bool{}
+	groups := make([]group, len(fx.Instances))
 	for i, e := range fx.Instances {
-		insts, ie := entryInstances(e)
-		if ie == nil && e.Id != nil && *e.Id != "" {
-			if ids[*e.Id] {
-				ie = &InvalidError{Field: "id", Err: fmt.Errorf("%q: %w", *e.Id, ErrExists)}
-			}
-			ids[*e.Id] = true
-		}
+		g, ie := entryGroup(e)
 		if ie != nil {
 			ie.Index = i
 			return nil, asFixtureError(name, ie)
 		}
-		out = append(out, insts...)
+		groups[i] = g
 	}
-	insts, err := apply(out)
-	return insts, asFixtureError(name, err)
+	first, err := apply(groups)
+	if err != nil {
+		return nil, asFixtureError(name, err)
+	}
+	for i := range groups {
+		groups[i].Instance = first[i]
+	}
+	return groups, nil
 }
 
-// entryInstances is what one fixture entry stands for.
-func entryInstances(e admin.FixtureEntry) ([]Instance, *InvalidError) {
-	count := 1
+// entryGroup is what one fixture entry stands for. The store checks the
+// rest.
+func entryGroup(e admin.FixtureEntry) (group, *InvalidError) {
+	g := group{
+		Instance: Instance{ProjectID: e.ProjectId, ID: deref(e.Id), Name: deref(e.Name), Engine: e.Engine, Status: e.Status},
+		count:    1,
+	}
 	if e.Count != nil {
-		count = *e.Count
-	}
-	if count < 1 || count > maxCount {
-		return nil, &InvalidError{Field: "count", Err: fmt.Errorf("%d is out of range 1 to %d", count, maxCount)}
-	}
-	id, name := deref(e.Id), deref(e.Name)
-	if id != "" && count > 1 {
-		return nil, &InvalidError{Field: "id", Err: errors.New("an entry with an id must have count 1")}
-	}
-	in := Instance{ProjectID: e.ProjectId, ID: id, Name: name, Engine: e.Engine, Status: e.Status}
-	if ie := checkInstance(in); ie != nil {
-		return nil, ie
+		g.count = *e.Count
 	}
 	if e.Becomes != nil {
 		t, ie := transitionFromAPI(e.Becomes, "becomes")
 		if ie != nil {
-			return nil, ie
+			return g, ie
 		}
-		in.Becomes = t // shared by the count's instances; the store copies it
+		g.Becomes = t // shared by the count's instances; the store copies it
 	}
-	out := make([]Instance, count)
-	for i := range out {
-		out[i] = in
-		if count > 1 && in.Name != "" {
-			out[i].Name = in.Name + "-" + strconv.Itoa(i+1)
-		}
-	}
-	return out, nil
+	return g, nil
 }
 
 func asFixtureError(name string, err error) error {
@@ -219,6 +202,9 @@ func asFixtureError(name string, err error) error {
 	}
 	if ie, ok := errors.AsType[*InvalidError](err); ok {
 		return &FixtureError{File: name, InvalidError: *ie}
+	}
+	if le, ok := errors.AsType[*LimitError](err); ok && name != fixtureBodyName {
+		return fmt.Errorf("fixture %s: %w", name, le)
 	}
 	return err
 }

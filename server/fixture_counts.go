@@ -22,8 +22,8 @@ func CountsFixture(projectID string, c dcs.Counts) (admin.Fixture, error) {
 				continue
 			}
 			field := e.Key() + "." + st.Counter()
-			if n < 0 || n > maxCount {
-				return admin.Fixture{}, &InvalidError{Index: -1, Field: field, Err: fmt.Errorf("%d is out of a fixture's range 1 to %d", n, maxCount)}
+			if n < 0 || n > MaxCount {
+				return admin.Fixture{}, &InvalidError{Index: -1, Field: field, Err: fmt.Errorf("%d is out of a fixture's range 1 to %d", n, MaxCount)}
 			}
 			if ie := checkInstance(Instance{ProjectID: projectID, Engine: e, Status: st}); ie != nil {
 				ie.Index = -1

@@ -104,6 +104,12 @@ func TestHostileInput(t *testing.T) {
 		{"HTTP version 9.9", func(t *testing.T) string {
 			return "GET " + statusPath(project) + " HTTP/9.9\r\nHost: dcs.test\r\n\r\n"
 		}, http.StatusHTTPVersionNotSupported, "111505000"},
+		{"OPTIONS *", func(t *testing.T) string {
+			return "OPTIONS * HTTP/1.1\r\nHost: dcs.test\r\n\r\n"
+		}, http.StatusNotFound, "111404001"},
+		{"Expect: 200-ok", func(t *testing.T) string {
+			return "GET " + statusPath(project) + " HTTP/1.1\r\nHost: dcs.test\r\nExpect: 200-ok\r\n\r\n"
+		}, http.StatusExpectationFailed, "111417000"},
 		{"slow client never finishes its headers", func(t *testing.T) string {
 			return "GET " + statusPath(project) + " HTTP/1.1\r\nHost: dcs.test\r\nX-Slow: "
 		}, 0, ""},

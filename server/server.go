@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,6 +52,10 @@ type Options struct {
 	// Requests), the oldest let go first: 0 means DefaultJournalSize, a
 	// negative value keeps none; at most MaxJournalSize.
 	JournalSize int
+	// MaxInstances is how many instances the fake holds at most; 0 means
+	// DefaultMaxInstances. An Add or a fixture that would go past it is
+	// refused whole, with a *LimitError, before anything is allocated.
+	MaxInstances int
 }
 
 // Server is a fake of the DCS instance status API, with IAM's project
@@ -66,6 +71,8 @@ type Server struct {
 	projects *projectTable
 	// routes serves the APIs; handler is routes inside observe.
 	routes, handler http.Handler
+	// adminSlots holds one token per admin request being served.
+	adminSlots chan struct{}
 
 	mu   sync.Mutex
 	http *http.Server
@@ -88,11 +95,14 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.MaxInstances < 0 {
+		return nil, fmt.Errorf("server: MaxInstances %d is negative", opts.MaxInstances)
+	}
 	journal, err := newJournal(opts.JournalSize)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, specs: specs, journal: journal}
+	s := &Server{opts: opts, log: opts.Logger, specs: specs, journal: journal, adminSlots: make(chan struct{}, MaxAdminInFlight)}
 	if s.projects, err = newProjectTable(opts.Projects); err != nil {
 		return nil, err
 	}
@@ -103,7 +113,8 @@ func New(opts Options) (*Server, error) {
 	if clk == nil {
 		clk = clock.System
 	}
-	s.store = newStore(clk, s.log)
+	maxInstances := cmp.Or(opts.MaxInstances, DefaultMaxInstances)
+	s.store = newStore(clk, s.log, maxInstances)
 	if opts.AccessKey != "" {
 		s.verifier = &signer.Verifier{
 			SecretKey: func(ak string) (string, bool) { return opts.SecretKey, ak == opts.AccessKey },
@@ -129,7 +140,7 @@ func (s *Server) newRoutes() http.Handler {
 			ErrorHandlerFunc: s.badRequest,
 		})
 
-	adminMux := newWrapMux(s.validator(s.specs.admin))
+	adminMux := newWrapMux(chain(s.guardAdmin, s.validator(s.specs.admin)))
 	admin.HandlerWithOptions(
 		admin.NewStrictHandlerWithOptions(adminAPI{s}, nil, admin.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  s.badRequest,
@@ -227,8 +238,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Add adds instances, all or none, filling in an empty ID or Name, and
 // returns them as added. An instance's Becomes is scheduled from now on
 // the Server's Clock. A bad instance is an *InvalidError; an ID in use
-// wraps ErrExists.
-func (s *Server) Add(insts ...Instance) ([]Instance, error) { return s.store.add(insts) }
+// wraps ErrExists; going past a limit (Options.MaxInstances,
+// MaxScheduledChanges) is a *LimitError.
+func (s *Server) Add(insts ...Instance) ([]Instance, error) {
+	groups := make([]group, len(insts))
+	for i, in := range insts {
+		groups[i] = group{Instance: in, count: 1}
+	}
+	return s.store.add(groups)
+}
 
 // SetStatus changes the status of instance id, cancelling any pending
 // change (see Schedule).

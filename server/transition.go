@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dcskit/dcskit/dcs"
@@ -21,26 +22,37 @@ type Transition struct {
 	Then *Transition
 }
 
-// maxChain bounds the length of a chain of Transitions (and so catches a
-// cyclic one).
-const maxChain = 100
-
 // checkTransition validates a chain; field is where it sits, such as
-// "becomes".
+// "becomes". The field of a link is only spelled out for an error: a
+// fixture's chain is checked for every instance given it.
 func checkTransition(t *Transition, field string) *InvalidError {
-	for i := 0; t != nil; i, t, field = i+1, t.Then, field+".then" {
+	at := func(i int, sub string) string { return field + strings.Repeat(".then", i) + sub }
+	for i := 0; t != nil; i, t = i+1, t.Then {
 		switch {
-		case i == maxChain:
-			return &InvalidError{Field: field, Err: fmt.Errorf("a chain of more than %d changes", maxChain)}
+		case i == MaxChain:
+			return &InvalidError{Field: at(i, ""), Err: errChainTooLong}
 		case t.Status.Index() < 0:
 			e := invalidStatus(t.Status)
-			e.Field = field + ".status"
+			e.Field = at(i, ".status")
 			return e
 		case t.After < 0:
-			return &InvalidError{Field: field + ".after", Err: fmt.Errorf("%v is negative", t.After)}
+			return &InvalidError{Field: at(i, ".after"), Err: fmt.Errorf("%v is negative", t.After)}
 		}
 	}
 	return nil
+}
+
+// errChainTooLong names the limit, whether the chain comes from Go or
+// from JSON.
+var errChainTooLong = fmt.Errorf("a chain of more than %d changes (MaxChain)", MaxChain)
+
+// len is the number of changes in the chain.
+func (t *Transition) len() int {
+	n := 0
+	for ; t != nil; t = t.Then {
+		n++
+	}
+	return n
 }
 
 // clone copies a chain, so that the store shares no Transition with its
@@ -64,8 +76,18 @@ func parseAfter(s, field string) (time.Duration, *InvalidError) {
 }
 
 // schedule sets r's pending change to t (nil: none), due after t.After
-// from now. The store's lock is held.
-func (s *state) schedule(r *record, t *Transition, now time.Time) {
+// from now; t is in chain c. The store's lock is held.
+func (s *state) schedule(r *record, t *Transition, c *changeChain, now time.Time) {
+	if r.chain != c {
+		if old := r.chain; old != nil {
+			if old.refs--; old.refs == 0 {
+				s.changes -= old.changes
+			}
+		}
+		if r.chain = c; c != nil {
+			c.refs++
+		}
+	}
 	r.next = t
 	if t == nil {
 		if r.hidx >= 0 {
@@ -86,21 +108,35 @@ func (s *state) due(now time.Time) bool {
 	return len(s.pending) > 0 && !s.pending[0].due.After(now)
 }
 
-// applyDue makes every change due by now, in order of due time, and
-// returns how many it made. A chain's next change is due after its After
-// from when the previous one was due, not from now: the timeline is the
-// same however late the store looks.
-func (s *state) applyDue(now time.Time) int {
+// applyDue makes the changes due by now, in order of due time, to at
+// most limit instances, and returns to how many.
+func (s *state) applyDue(now time.Time, limit int) int {
 	n := 0
-	for s.due(now) {
-		r := s.pending[0]
-		s.count(r.Instance, -1)
-		r.Status = r.next.Status
-		s.count(r.Instance, 1)
-		s.schedule(r, r.next.Then, r.due)
-		n++
+	for ; n < limit && s.due(now); n++ {
+		s.step(s.pending[0], now)
 	}
 	return n
+}
+
+// step makes r's changes that are due by now, r's first one at least, in
+// one update: an instance whose several changes are all due goes straight
+// to the last of them. A chain's next change is due after its After from
+// when the previous one was due, not from now: the timeline is the same
+// however late the store looks.
+func (s *state) step(r *record, now time.Time) {
+	t, due := r.next, r.due
+	for t.Then != nil && !due.Add(t.Then.After).After(now) {
+		t = t.Then
+		due = due.Add(t.After)
+	}
+	s.count(r.Instance, -1)
+	r.Status = t.Status
+	s.count(r.Instance, 1)
+	if t.Then == nil {
+		s.schedule(r, nil, nil, due)
+		return
+	}
+	s.schedule(r, t.Then, r.chain, due)
 }
 
 // becomes is r's pending change as callers see it: After is the time left.

@@ -27,16 +27,20 @@ huaweicloud_dcs_instances{project_id,engine,status} is one gauge per engine
 and status, zeros included (failed creations counted). When a call to the
 API fails, the gauges keep their last good values and
 huaweicloud_dcs_scrape_success drops to 0; the error goes to the log on
-stderr. --min-interval reuses an answer for that long, so that frequent
-scrapes do not hammer the API. --timeout bounds one API call.
+stderr. --min-interval reuses an answer for that long, and concurrent
+scrapes share one call, so that scrapes do not hammer the API. --timeout
+bounds one API call, retries included. A scrape answers within the timeout
+Prometheus sends (X-Prometheus-Scrape-Timeout-Seconds, less 0.5s): if the
+API is slower, with the last good values and scrape_success 0, and the call
+is cancelled once no scrape waits for it.
 
-The first line on stdout is the metrics URL. SIGINT or SIGTERM stops it
-gracefully.`,
+The first line on stdout is the metrics URL. SIGINT or SIGTERM answers the
+scrapes in flight at once and exits 0.`,
 		Example: `  dcskit exporter --project-id 0a1b2c... --listen 127.0.0.1:9787
   curl -s 127.0.0.1:9787/metrics | grep huaweicloud_dcs_instances`,
 		Args: noArgs,
 	}
-	conn := addConnFlags(cmd, 30*time.Second)
+	conn := addConnFlags(cmd, exporter.DefaultTimeout)
 	fs := cmd.Flags()
 	fs.StringVar(&listen, "listen", "127.0.0.1:9787", "address to serve /metrics and /healthz on")
 	fs.DurationVar(&minInterval, "min-interval", 30*time.Second, "reuse an API answer for this long")
@@ -73,7 +77,11 @@ gracefully.`,
 		}
 		fmt.Fprintf(e.stdout, "http://%s/metrics\n", ln.Addr())
 		logger.Info("exporter listening", "addr", ln.Addr().String(), "project_id", c.ProjectID(), "endpoint", c.Endpoint())
-		return httpserve.Run(cmd.Context(), httpserve.New(h, logger), ln, httpserve.DrainTimeout)
+		srv := httpserve.New(h, logger)
+		// Scrapes waiting for the API answer at once, with the last good
+		// values, rather than holding the shutdown up.
+		srv.RegisterOnShutdown(exp.Close)
+		return httpserve.Run(cmd.Context(), srv, ln, e.drainTimeout(), logger)
 	}
 	return cmd
 }

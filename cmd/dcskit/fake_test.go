@@ -28,6 +28,9 @@ type fakeDCS struct {
 	clock   *server.ManualClock
 	url     string
 	queries atomic.Int32 // requests to the DCS API, retries included
+	// gone counts requests to the DCS API whose client gave up before
+	// the answer.
+	gone atomic.Int32
 }
 
 func startFake(t *testing.T, fixture string) *fakeDCS {
@@ -40,10 +43,15 @@ func startFake(t *testing.T, fixture string) *fakeDCS {
 	require.NoError(t, s.LoadFixture("test fixture", strings.NewReader(fixture)))
 	checked := contracttest.New(t).Handler(t, s.Handler())
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/_fake/") {
-			f.queries.Add(1)
+		if strings.HasPrefix(r.URL.Path, "/_fake/") {
+			checked.ServeHTTP(w, r)
+			return
 		}
+		f.queries.Add(1)
 		checked.ServeHTTP(w, r)
+		if r.Context().Err() != nil {
+			f.gone.Add(1)
+		}
 	}))
 	t.Cleanup(ts.Close)
 	f.url = ts.URL

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -66,6 +67,7 @@ type env struct {
 	clock         waitClock         // the time wait polls and times out by
 	clientOptions []client.Option   // added to every client a command builds
 	transport     http.RoundTripper // how proxy reaches its upstream
+	drain         time.Duration     // how long serve and exporter drain; 0: httpserve.DrainTimeout
 }
 
 // run executes one dcskit command line. It never calls os.Exit, so tests

@@ -55,7 +55,7 @@ saw any (so that it can wrap a CI job), 2 for a mistake in the command line.`,
 		}
 		fmt.Fprintf(e.stdout, "http://%s\n", ln.Addr())
 		logger.Info("proxy listening", "addr", ln.Addr().String(), "upstream", upstream)
-		err = httpserve.Run(cmd.Context(), httpserve.New(p, logger), ln, httpserve.DrainTimeout)
+		err = httpserve.Run(cmd.Context(), httpserve.New(p, logger), ln, e.drainTimeout(), logger)
 		sum := p.Summary()
 		fmt.Fprintf(e.stdout, "proxy: %s\n", sum)
 		if err != nil {

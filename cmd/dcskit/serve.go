@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"runtime/debug"
+	"time"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,6 +21,7 @@ func newServeCmd(e *env) *cobra.Command {
 		addr, fixture, logLevel string
 		opts                    server.Options
 		projects                []string
+		allowRemote             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -33,8 +37,11 @@ against the OpenAPI document.
 "becomes" (optional) changes the status when "after" has passed.
 --ak with --sk requires AK/SK (SDK-HMAC-SHA256) signatures; --token requires
 X-Auth-Token; with both, either is accepted. The admin API under /_fake/
-(reset, instances, projects, faults, healthz; see openapi/admin.yaml)
-changes the fake while it runs.
+(reset, instances, projects, faults, requests, healthz; see
+openapi/admin.yaml) changes the fake while it runs. Requests from this
+machine need no credentials; with --ak/--sk or --token, requests from
+other hosts (see --allow-remote) need the same credentials as the DCS API
+(all but /_fake/healthz).
 
 It also serves IAM's project listings (GET /v3/projects?name=<region>, GET
 /v3/auth/projects), with which clients find a project id, from --project,
@@ -47,10 +54,15 @@ The fake journals every request but those to /_fake/: GET /_fake/requests
 and why a request was refused; DELETE /_fake/requests empties it. It keeps
 the last --journal-size requests and holds no secret.
 
+It listens on loopback only, unless --allow-remote: then it warns on stderr.
+Every request is bounded (see "Limits" in openapi/admin.yaml): at most
+--max-instances instances, 4 MiB admin bodies, pages of 1,000 instances.
+
 The first line on stdout is the base URL. Logs go to stderr, one line per
 request, with the reason of a refused signature; --log-level debug adds the
 canonical request and string to sign the fake expected, to debug a signer.
-SIGINT or SIGTERM drains requests in flight and exits 0.`,
+SIGINT or SIGTERM drains requests in flight for up to 5s and exits 0;
+requests still running then are cut off, and it exits 1 saying how many.`,
 		Example: `  dcskit serve --addr 127.0.0.1:0 --fixture instances.json --ak AK --sk SK
   curl -s -X POST localhost:8080/_fake/faults -d '{"status":503,"times":2}'`,
 		Args: noArgs,
@@ -65,6 +77,8 @@ SIGINT or SIGTERM drains requests in flight and exits 0.`,
 	fs.StringArrayVar(&projects, "project", nil, "`ID=REGION`: a project that IAM lists, named after its region (repeatable)")
 	fs.IntVar(&opts.JournalSize, "journal-size", server.DefaultJournalSize, fmt.Sprintf("requests the journal keeps, at most %d; negative: none", server.MaxJournalSize))
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&allowRemote, "allow-remote", false, "listen on a non-loopback --addr, reachable from other hosts")
+	fs.IntVar(&opts.MaxInstances, "max-instances", server.DefaultMaxInstances, "hold at most this many instances")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if (opts.AccessKey == "") != (opts.SecretKey == "") {
 			return usageErrorf("--ak and --sk must be given together")
@@ -83,6 +97,26 @@ SIGINT or SIGTERM drains requests in flight and exits 0.`,
 		if opts.JournalSize > server.MaxJournalSize {
 			return usageErrorf("--journal-size %d: at most %d", opts.JournalSize, server.MaxJournalSize)
 		}
+		if opts.MaxInstances < 1 {
+			return usageErrorf("--max-instances must be positive, got %d", opts.MaxInstances)
+		}
+		loopback, err := isLoopback(addr)
+		if err != nil {
+			return usageError{err}
+		}
+		switch {
+		case !loopback && !allowRemote:
+			return usageErrorf("--addr %s is not a loopback address: the fake would be reachable from other hosts; pass --allow-remote to mean it", addr)
+		case !loopback:
+			warning := "other hosts can reach it, and change it through the admin API under /_fake/"
+			if opts.AccessKey == "" && opts.Token == "" {
+				warning += " without credentials (--ak/--sk or --token require them)"
+			}
+			fmt.Fprintf(e.stderr, "dcskit: warning: serving on %s: %s\n", addr, warning)
+		}
+		if e.getenv("GOMEMLIMIT") == "" {
+			defer debug.SetMemoryLimit(debug.SetMemoryLimit(memoryLimit(opts.MaxInstances)))
+		}
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 		s, err := server.New(opts)
 		if err != nil {
@@ -99,7 +133,41 @@ SIGINT or SIGTERM drains requests in flight and exits 0.`,
 		}
 		fmt.Fprintf(e.stdout, "http://%s\n", ln.Addr())
 		opts.Logger.Info("fake DCS API listening", "addr", ln.Addr().String(), "instances", len(s.Instances("")))
-		return httpserve.Run(cmd.Context(), httpserve.New(s.Handler(), opts.Logger), s.Listener(ln), httpserve.DrainTimeout)
+		return httpserve.Run(cmd.Context(), httpserve.New(s.Handler(), opts.Logger), s.Listener(ln), e.drainTimeout(), opts.Logger)
 	}
 	return cmd
+}
+
+// memoryLimit is the soft memory limit of `dcskit serve` for at most
+// maxInstances instances, unless GOMEMLIMIT sets one. Near it the garbage
+// collector runs more often, where by default it lets the heap grow to
+// twice what it found live: with a full store of DefaultMaxInstances (up
+// to 350 MB) and admin requests in flight, that went past 1.5 GB of RSS;
+// with this, make attack measures about 1.0 GB.
+func memoryLimit(maxInstances int) int64 {
+	return max(1<<30, int64(maxInstances)<<10)
+}
+
+// drainTimeout is how long serve and exporter wait for requests in flight
+// when they stop.
+func (e *env) drainTimeout() time.Duration {
+	if e.drain > 0 {
+		return e.drain
+	}
+	return httpserve.DrainTimeout
+}
+
+// isLoopback reports whether addr (host:port) listens on loopback only.
+// An empty host means every interface; a host name other than localhost
+// may resolve to anything.
+func isLoopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("--addr %q: want host:port, such as 127.0.0.1:8080", addr)
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback(), nil
 }

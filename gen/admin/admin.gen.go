@@ -54,6 +54,49 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// AddResult One item per fixture entry, however many instances it stands for,
+// so that the answer is no bigger than the request: an entry with a
+// count is answered once, its chain once.
+type AddResult struct {
+	// Added How many instances were added, counts included.
+	Added     int          `json:"added"`
+	Instances []AddedEntry `json:"instances"`
+}
+
+// AddedEntry A fixture entry as added. `id` and `name` are those of its first
+// instance; with a `count` above 1 the others follow it in
+// GET /_fake/instances, named `<name>-2`, `<name>-3` and so on when
+// the entry gives a name. `becomes` is the chain as scheduled.
+type AddedEntry struct {
+	// Becomes A scheduled change of status. In an Instance the fake returns,
+	// `after` is the time left. A chain of `then` holds at most 100
+	// changes (MaxChain).
+	Becomes *Transition `json:"becomes,omitempty"`
+	Count   int         `json:"count"`
+
+	// Engine A cache engine as the DCS API spells it. The values are those of
+	// dcs.yaml (the properties of InstanceStatusCounts marked
+	// x-dcskit-engine): the fake fills this enum in from there when it
+	// loads this document, and serves the result at
+	// /_fake/openapi/admin.yaml.
+	//
+	//
+	// Example: Redis
+	Engine    Engine `json:"engine"`
+	Id        string `json:"id"`
+	Name      string `json:"name"`
+	ProjectId string `json:"project_id"`
+
+	// Status An instance status as the DCS API spells it: one per counter of
+	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
+	// The fake fills this enum in from dcs.yaml when it loads this
+	// document, and serves the result at /_fake/openapi/admin.yaml.
+	//
+	//
+	// Example: RUNNING
+	Status Status `json:"status"`
+}
+
 // AuthResult ok: the signature or token was accepted; rejected: the request was
 // answered 401; none: nothing was judged, because the fake requires no
 // credentials or answered first (unknown URL, method, injected fault).
@@ -80,7 +123,9 @@ type ErrorResponse struct {
 // delay, then either a dropped connection or an error answer with
 // `status`, or else the normal answer.
 type Fault struct {
-	// DelayMs Wait this long before answering.
+	// DelayMs Wait this long before answering: at most 50,000
+	// (MaxFaultDelay), below the server's write timeout, so that the
+	// answer still goes out.
 	DelayMs *int `json:"delay_ms,omitempty"`
 
 	// Drop Close the connection without an answer.
@@ -111,10 +156,12 @@ type Fixture struct {
 // FixtureEntry defines model for FixtureEntry.
 type FixtureEntry struct {
 	// Becomes A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left.
+	// `after` is the time left. A chain of `then` holds at most 100
+	// changes (MaxChain).
 	Becomes *Transition `json:"becomes,omitempty"`
 
-	// Count How many instances this entry stands for.
+	// Count How many instances this entry stands for (MaxCount). The
+	// fake's limit on instances applies to the sum of the counts.
 	Count *int `json:"count,omitempty"`
 
 	// Engine A cache engine as the DCS API spells it. The values are those of
@@ -127,10 +174,12 @@ type FixtureEntry struct {
 	// Example: Redis
 	Engine Engine `json:"engine"`
 
-	// Id Generated when absent. Only with a count of 1.
+	// Id 1 to 64 letters, digits, '-' or '_', as a project id.
+	// Generated when absent. Only with a count of 1.
 	Id *string `json:"id,omitempty"`
 
-	// Name Generated when absent.
+	// Name At most 64 characters, none of them a control character.
+	// Generated when absent.
 	Name *string `json:"name,omitempty"`
 
 	// ProjectId 1 to 64 letters, digits, '-' or '_'.
@@ -157,7 +206,8 @@ type HealthStatus string
 // Instance defines model for Instance.
 type Instance struct {
 	// Becomes A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left.
+	// `after` is the time left. A chain of `then` holds at most 100
+	// changes (MaxChain).
 	Becomes *Transition `json:"becomes,omitempty"`
 
 	// Engine A cache engine as the DCS API spells it. The values are those of
@@ -183,15 +233,22 @@ type Instance struct {
 	Status Status `json:"status"`
 }
 
+// InstanceID 1 to 64 letters, digits, '-' or '_', as a project id.
+type InstanceID = string
+
 // InstanceList defines model for InstanceList.
 type InstanceList struct {
 	Instances []Instance `json:"instances"`
+
+	// NextCursor The cursor of the next page; absent on the last.
+	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
 // InstanceUpdate defines model for InstanceUpdate.
 type InstanceUpdate struct {
 	// Becomes A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left.
+	// `after` is the time left. A chain of `then` holds at most 100
+	// changes (MaxChain).
 	Becomes *Transition `json:"becomes,omitempty"`
 
 	// Status An instance status as the DCS API spells it: one per counter of
@@ -287,7 +344,8 @@ type RequestJournal struct {
 type Status = dcs.Status
 
 // Transition A scheduled change of status. In an Instance the fake returns,
-// `after` is the time left.
+// `after` is the time left. A chain of `then` holds at most 100
+// changes (MaxChain).
 type Transition struct {
 	// After A Go duration such as "3s" or "1m30s". How long until the change:
 	// from when it is scheduled, or, in a `then`, from the change before.
@@ -306,7 +364,8 @@ type Transition struct {
 	Status Status `json:"status"`
 
 	// Then A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left.
+	// `after` is the time left. A chain of `then` holds at most 100
+	// changes (MaxChain).
 	Then *Transition `json:"then,omitempty"`
 }
 
@@ -318,6 +377,13 @@ type Error = ErrorResponse
 type ListInstancesParams struct {
 	// ProjectId Only this project's instances; all projects when absent.
 	ProjectId *string `form:"project_id,omitempty" json:"project_id,omitempty"`
+
+	// Limit At most this many instances (MaxPageSize).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the page before; the first page when
+	// absent. Opaque, and valid until the next reset or replace.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListRequestsParams defines parameters for ListRequests.
@@ -361,7 +427,7 @@ type ServerInterface interface {
 	// Healthz Report that the fake is up
 	// (GET /_fake/healthz)
 	Healthz(w http.ResponseWriter, r *http.Request)
-	// ListInstances List instances
+	// ListInstances List instances, a page at a time
 	// (GET /_fake/instances)
 	ListInstances(w http.ResponseWriter, r *http.Request, params ListInstancesParams)
 	// AddInstances Add a fixture's instances
@@ -372,10 +438,10 @@ type ServerInterface interface {
 	ReplaceInstances(w http.ResponseWriter, r *http.Request)
 	// DeleteInstance Remove an instance
 	// (DELETE /_fake/instances/{id})
-	DeleteInstance(w http.ResponseWriter, r *http.Request, id string)
+	DeleteInstance(w http.ResponseWriter, r *http.Request, id InstanceID)
 	// UpdateInstance Change an instance's status, now or later
 	// (PATCH /_fake/instances/{id})
-	UpdateInstance(w http.ResponseWriter, r *http.Request, id string)
+	UpdateInstance(w http.ResponseWriter, r *http.Request, id InstanceID)
 	// ListProjects List the projects the fake's IAM serves
 	// (GET /_fake/projects)
 	ListProjects(w http.ResponseWriter, r *http.Request)
@@ -466,6 +532,32 @@ func (siw *ServerInterfaceWrapper) ListInstances(w http.ResponseWriter, r *http.
 		return
 	}
 
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListInstances(w, r, params)
 	}))
@@ -512,7 +604,7 @@ func (siw *ServerInterfaceWrapper) DeleteInstance(w http.ResponseWriter, r *http
 	_ = err
 
 	// ------------- Path parameter "id" -------------
-	var id string
+	var id InstanceID
 
 	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
@@ -538,7 +630,7 @@ func (siw *ServerInterfaceWrapper) UpdateInstance(w http.ResponseWriter, r *http
 	_ = err
 
 	// ------------- Path parameter "id" -------------
-	var id string
+	var id InstanceID
 
 	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
@@ -974,7 +1066,7 @@ type AddInstancesResponseObject interface {
 	VisitAddInstancesResponse(w http.ResponseWriter) error
 }
 
-type AddInstances200JSONResponse InstanceList
+type AddInstances200JSONResponse AddResult
 
 func (response AddInstances200JSONResponse) VisitAddInstancesResponse(w http.ResponseWriter) error {
 
@@ -1013,7 +1105,7 @@ type ReplaceInstancesResponseObject interface {
 	VisitReplaceInstancesResponse(w http.ResponseWriter) error
 }
 
-type ReplaceInstances200JSONResponse InstanceList
+type ReplaceInstances200JSONResponse AddResult
 
 func (response ReplaceInstances200JSONResponse) VisitReplaceInstancesResponse(w http.ResponseWriter) error {
 
@@ -1045,7 +1137,7 @@ func (response ReplaceInstancesdefaultJSONResponse) VisitReplaceInstancesRespons
 }
 
 type DeleteInstanceRequestObject struct {
-	Id string `json:"id"`
+	Id InstanceID `json:"id"`
 }
 
 type DeleteInstanceResponseObject interface {
@@ -1078,7 +1170,7 @@ func (response DeleteInstancedefaultJSONResponse) VisitDeleteInstanceResponse(w 
 }
 
 type UpdateInstanceRequestObject struct {
-	Id   string `json:"id"`
+	Id   InstanceID `json:"id"`
 	Body *UpdateInstanceJSONRequestBody
 }
 
@@ -1308,7 +1400,7 @@ type StrictServerInterface interface {
 	// Healthz Report that the fake is up
 	// (GET /_fake/healthz)
 	Healthz(ctx context.Context, request HealthzRequestObject) (HealthzResponseObject, error)
-	// ListInstances List instances
+	// ListInstances List instances, a page at a time
 	// (GET /_fake/instances)
 	ListInstances(ctx context.Context, request ListInstancesRequestObject) (ListInstancesResponseObject, error)
 	// AddInstances Add a fixture's instances
@@ -1547,7 +1639,7 @@ func (sh *strictHandler) ReplaceInstances(w http.ResponseWriter, r *http.Request
 }
 
 // DeleteInstance operation middleware
-func (sh *strictHandler) DeleteInstance(w http.ResponseWriter, r *http.Request, id string) {
+func (sh *strictHandler) DeleteInstance(w http.ResponseWriter, r *http.Request, id InstanceID) {
 	var request DeleteInstanceRequestObject
 
 	request.Id = id
@@ -1573,7 +1665,7 @@ func (sh *strictHandler) DeleteInstance(w http.ResponseWriter, r *http.Request, 
 }
 
 // UpdateInstance operation middleware
-func (sh *strictHandler) UpdateInstance(w http.ResponseWriter, r *http.Request, id string) {
+func (sh *strictHandler) UpdateInstance(w http.ResponseWriter, r *http.Request, id InstanceID) {
 	var request UpdateInstanceRequestObject
 
 	request.Id = id

@@ -5,9 +5,11 @@ package httpserve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,8 +21,9 @@ const (
 	WriteTimeout      = 60 * time.Second
 	IdleTimeout       = 2 * time.Minute
 	MaxHeaderBytes    = 64 << 10
-	// DrainTimeout is how long a shutdown waits for in-flight requests.
-	DrainTimeout = 10 * time.Second
+	// DrainTimeout is how long a shutdown waits for in-flight requests
+	// before it cuts them off.
+	DrainTimeout = 5 * time.Second
 )
 
 // New returns an http.Server for h with dcskit's limits. logger receives
@@ -31,19 +34,35 @@ func New(h http.Handler, logger *slog.Logger) *http.Server {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Handler: h,
+		// OPTIONS * goes to the handler, which answers it as any URL it
+		// does not serve, instead of net/http's empty 200.
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            ReadHeaderTimeout,
+		ReadTimeout:                  ReadTimeout,
+		WriteTimeout:                 WriteTimeout,
+		IdleTimeout:                  IdleTimeout,
+		MaxHeaderBytes:               MaxHeaderBytes,
+		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
 
-// Run serves srv on ln until ctx is done, then stops accepting and waits
-// up to drain for in-flight requests. It returns nil after a clean drain.
-func Run(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration) error {
+// Run serves srv on ln until ctx is done. Then it logs "shutting down",
+// stops accepting, and waits up to drain for the requests in flight
+// (functions registered with srv.RegisterOnShutdown run as it starts).
+// It returns nil when every request finished, and a *CutOffError that
+// says how many were cut off when drain was not enough.
+func Run(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var inFlight atomic.Int64
+	h := srv.Handler
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		h.ServeHTTP(w, r)
+	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -51,11 +70,26 @@ func Run(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Dura
 		return err
 	case <-ctx.Done():
 	}
+	logger.Info("shutting down", "in_flight", inFlight.Load(), "drain_timeout", drain)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = &CutOffError{Requests: inFlight.Load(), Drain: drain}
+		_ = srv.Close()
+	}
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
 	}
 	return err
+}
+
+// CutOffError is a shutdown that had to cut requests off.
+type CutOffError struct {
+	Requests int64 // still being handled when drain ran out
+	Drain    time.Duration
+}
+
+func (e *CutOffError) Error() string {
+	return fmt.Sprintf("shut down with %d request(s) cut off, still in flight after draining for %s", e.Requests, e.Drain)
 }

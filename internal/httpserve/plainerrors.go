@@ -18,6 +18,12 @@ import (
 // never looks like this: net/http adds a Date header to those.
 const plainErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
+// expectationFailed is the start of net/http's answer to an Expect header
+// other than 100-continue, which it gives without calling the handler:
+// 417, Connection: close, a Date and no body. No handler of dcskit
+// answers 417.
+const expectationFailed = " 417 Expectation Failed\r\nConnection: close\r\n"
+
 // Answer makes the replacement for one of net/http's own plain-text
 // answers: text is its body, such as "431 Request Header Fields Too
 // Large". It returns the headers (Content-Type included) and the body.
@@ -86,10 +92,14 @@ func (c *rewriteConn) CloseWrite() error {
 }
 
 // parsePlainError recognises one of net/http's own answers: a status
-// line, plainErrorHeaders, a short body.
+// line, plainErrorHeaders, a short body; or its 417 to an unknown
+// expectation.
 func parsePlainError(b []byte) (status int, text string, ok bool) {
 	if len(b) < len("HTTP/1.1 400 ") || !bytes.HasPrefix(b, []byte("HTTP/1.")) || b[8] != ' ' {
 		return 0, "", false
+	}
+	if bytes.HasPrefix(b[8:], []byte(expectationFailed)) && bytes.HasSuffix(b, []byte("\r\nContent-Length: 0\r\n\r\n")) {
+		return http.StatusExpectationFailed, "417 Expectation Failed: only the expectation 100-continue is supported", true
 	}
 	end := bytes.Index(b[:min(len(b), 256)], []byte("\r\n"))
 	if end < 0 || !bytes.HasPrefix(b[end:], []byte(plainErrorHeaders)) {

@@ -3,8 +3,11 @@
 package promtest
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -16,12 +19,30 @@ import (
 // serves, by name.
 func Scrape(tb testing.TB, url string) map[string]*dto.MetricFamily {
 	tb.Helper()
-	resp, err := http.Get(url)
-	require.NoError(tb, err)
-	defer resp.Body.Close()
-	require.Equal(tb, http.StatusOK, resp.StatusCode)
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
+	families, err := Get(url, 0)
 	require.NoError(tb, err)
 	return families
+}
+
+// Get scrapes url as Prometheus does with a scrape timeout of timeout (0:
+// none sent), from any goroutine: it reports failures as an error. A
+// minute bounds it, as a guard against a hang, not as a measure.
+func Get(url string, timeout time.Duration) (map[string]*dto.MetricFamily, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	if timeout > 0 {
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64))
+	}
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
 }
