@@ -6,8 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
