@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
 )
 
@@ -29,7 +30,7 @@ const (
 var (
 	errNoSuchURL    = errors.New("the URL does not exist")
 	errMethod       = errors.New("method not allowed")
-	errBadProjectID = errors.New("invalid project ID format: project_id must be " + projectIDRule)
+	errBadProjectID = errors.New("invalid project ID format: project_id must be " + dcs.ProjectIDRule)
 	errInternal     = errors.New("internal service error")
 )
 

@@ -89,14 +89,14 @@ const iamPrefix = "/v3/"
 // Server, so another Server costs only its own, empty state.
 func New(opts Options) (*Server, error) {
 	if (opts.AccessKey == "") != (opts.SecretKey == "") {
-		return nil, errors.New("server: AccessKey and SecretKey must be set together")
+		return nil, errors.New("AccessKey and SecretKey must be set together")
 	}
 	specs, err := loadSpecs()
 	if err != nil {
 		return nil, err
 	}
 	if opts.MaxInstances < 0 {
-		return nil, fmt.Errorf("server: MaxInstances %d is negative", opts.MaxInstances)
+		return nil, fmt.Errorf("MaxInstances %d is negative", opts.MaxInstances)
 	}
 	journal, err := newJournal(opts.JournalSize)
 	if err != nil {

@@ -66,24 +66,6 @@ func (e *InvalidError) Error() string {
 
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// validProjectID is the project_id rule of the fake, and its instance id
-// rule too: 1 to 64 letters, digits, '-' and '_'. It is applied to the
-// escaped form of a path, so anything that needs escaping fails it: an id
-// that passes can always be PATCHed and DELETEd by URL.
-func validProjectID(s string) bool {
-	if len(s) < 1 || len(s) > MaxIDLength {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-const projectIDRule = "1 to 64 letters, digits, '-' or '_'"
 
 // validName: at most MaxNameLength characters, none of them a control
 // character, so that a name prints on one line.
@@ -102,10 +84,10 @@ func checkInstance(in Instance) *InvalidError {
 	switch {
 	case in.ProjectID == "":
 		return &InvalidError{Field: "project_id", Err: errors.New("missing")}
-	case !validProjectID(in.ProjectID):
-		return &InvalidError{Field: "project_id", Err: fmt.Errorf("%q is not %s", truncate(in.ProjectID, 80), projectIDRule)}
-	case in.ID != "" && !validProjectID(in.ID):
-		return &InvalidError{Field: "id", Err: fmt.Errorf("%q is not %s", truncate(in.ID, 80), projectIDRule)}
+	case !dcs.ValidProjectID(in.ProjectID):
+		return &InvalidError{Field: "project_id", Err: fmt.Errorf("%q is not %s", truncate(in.ProjectID, 80), dcs.ProjectIDRule)}
+	case in.ID != "" && !dcs.ValidProjectID(in.ID):
+		return &InvalidError{Field: "id", Err: fmt.Errorf("%q is not %s", truncate(in.ID, 80), dcs.ProjectIDRule)}
 	case !validName(in.Name):
 		return &InvalidError{Field: "name", Err: fmt.Errorf("%q is not %s", truncate(in.Name, 80), nameRule)}
 	case engineIndex(in.Engine) < 0:
