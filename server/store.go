@@ -66,7 +66,6 @@ func (e *InvalidError) Error() string {
 
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-
 // validName: at most MaxNameLength characters, none of them a control
 // character, so that a name prints on one line.
 func validName(s string) bool {
