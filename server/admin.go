@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -109,6 +112,34 @@ func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequ
 		return nil, err
 	}
 	return admin.UpdateInstance200JSONResponse(apiInstance(in)), nil
+}
+
+func (a adminAPI) UpdateInstances(_ context.Context, req admin.UpdateInstancesRequestObject) (admin.UpdateInstancesResponseObject, error) {
+	b := req.Body
+	// The spec says as much, but validation may be off.
+	if b.Status == nil && b.Becomes == nil {
+		return nil, &InvalidError{Index: -1, Err: errors.New("nothing to change: give status, becomes or both")}
+	}
+	becomes, ie := transitionFromAPI(b.Becomes, "becomes")
+	if ie != nil {
+		return nil, ie
+	}
+	p := req.Params
+	f := Filter{ProjectID: deref(p.ProjectId), Engine: deref(p.Engine), Status: deref(p.Status)}
+	n, err := a.s.UpdateMatching(f, b.Status, becomes)
+	if err != nil {
+		return nil, err
+	}
+	return admin.UpdateInstances200JSONResponse{Changed: n}, nil
+}
+
+func (a adminAPI) GetDocument(_ context.Context, req admin.GetDocumentRequestObject) (admin.GetDocumentResponseObject, error) {
+	doc, ok := a.s.specs.documents[string(req.Document)]
+	if !ok {
+		// The spec says as much, but validation may be off.
+		return nil, &InvalidError{Index: -1, Field: "document", Valid: slices.Sorted(maps.Keys(a.s.specs.documents)), Err: fmt.Errorf("no document %q", truncate(string(req.Document), 80))}
+	}
+	return admin.GetDocument200ApplicationyamlResponse{Body: bytes.NewReader(doc), ContentLength: int64(len(doc))}, nil
 }
 
 func (a adminAPI) DeleteInstance(_ context.Context, req admin.DeleteInstanceRequestObject) (admin.DeleteInstanceResponseObject, error) {

@@ -20,6 +20,7 @@ const (
 	codeMethod         = "111405001"
 	codeExists         = "111409001"
 	codeLimit          = "111413001"
+	codeMediaType      = "111415001"
 	codeInternal       = "111500000"
 	// The API gateway, not DCS, answers failed authentication.
 	codeGatewayAuth = "APIGW.0301"
@@ -80,6 +81,8 @@ func answer(err error) (status int, code, msg string) {
 	switch {
 	case isA[*LimitError](err):
 		return http.StatusRequestEntityTooLarge, codeLimit, err.Error()
+	case isA[*mediaTypeError](err):
+		return http.StatusUnsupportedMediaType, codeMediaType, err.Error()
 	case isA[*adminAuthError](err):
 		return http.StatusForbidden, codeNoPermission, err.Error()
 	case isA[*authError](err):

@@ -255,6 +255,14 @@ func (s *Server) SetStatus(id string, st dcs.Status) error {
 	return err
 }
 
+// UpdateMatching changes every instance that f matches, and returns how
+// many it matched: as SetStatus does with status, if set, then as
+// Schedule does with becomes, if set, one chain for all of them, counted
+// once against MaxScheduledChanges.
+func (s *Server) UpdateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
+	return s.store.updateMatching(f, status, becomes)
+}
+
 // Remove removes instance id, and any change pending for it.
 func (s *Server) Remove(id string) error { return s.store.remove(id) }
 

@@ -584,6 +584,101 @@ func (s *store) update(id string, status *dcs.Status, becomes *Transition) (Inst
 	return in, nil
 }
 
+// Filter selects instances: each field that is set must match. The zero
+// Filter matches every instance.
+type Filter struct {
+	ProjectID string
+	Engine    dcs.Engine
+	Status    dcs.Status
+}
+
+func (f Filter) check() error {
+	switch {
+	case f.ProjectID != "" && !dcs.ValidProjectID(f.ProjectID):
+		return &InvalidError{Index: -1, Field: "project_id", Err: fmt.Errorf("%q is not %s", truncate(f.ProjectID, 80), dcs.ProjectIDRule)}
+	case f.Engine != "" && f.Engine.Index() < 0:
+		return &InvalidError{Index: -1, Field: "engine", Valid: names(dcs.Engines()), Err: fmt.Errorf("unknown engine %q", f.Engine)}
+	case f.Status != "" && f.Status.Index() < 0:
+		e := invalidStatus(f.Status)
+		e.Index = -1
+		return e
+	}
+	return nil
+}
+
+func (f Filter) matches(in Instance) bool {
+	return (f.ProjectID == "" || in.ProjectID == f.ProjectID) &&
+		(f.Engine == "" || in.Engine == f.Engine) &&
+		(f.Status == "" || in.Status == f.Status)
+}
+
+// updateChunk is how many instances updateMatching looks at per hold of
+// mu, as add inserts addChunk.
+const updateChunk = addChunk
+
+// updateMatching is update for every instance that f matches, as it is
+// once any change already due is made; becomes is one chain that they
+// all share, counted once. As the one writer it holds wmu throughout, so
+// that no other change comes in between, and lets go of mu every
+// updateChunk instances, so that queries do not wait for a big change:
+// one in between may see part of it.
+func (s *store) updateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
+	if err := f.check(); err != nil {
+		return 0, err
+	}
+	if status != nil && status.Index() < 0 {
+		return 0, invalidStatus(*status)
+	}
+	if e := checkTransition(becomes, "becomes"); e != nil {
+		e.Index = -1
+		return 0, e
+	}
+	s.lock()
+	defer s.unlock()
+	var chain *copied
+	if becomes != nil {
+		// Room for the whole chain is asked first: the chains it
+		// replaces are released only as it goes.
+		if err := s.st.checkChanges(becomes.len()); err != nil {
+			return 0, err
+		}
+		t := becomes.clone()
+		chain = &copied{t, &changeChain{changes: t.len()}}
+		s.st.changes += chain.c.changes
+	}
+	now := s.clock.Now()
+	n := 0
+	for i, r := range s.st.order {
+		if i > 0 && i%updateChunk == 0 {
+			s.mu.Unlock()
+			s.mu.Lock()
+		}
+		if r.gone {
+			continue
+		}
+		if r.hidx >= 0 && !r.due.After(now) {
+			s.st.step(r, now)
+		}
+		if !f.matches(r.Instance) {
+			continue
+		}
+		n++
+		if status != nil {
+			s.st.schedule(r, nil, nil, now)
+			s.st.count(r.Instance, -1)
+			r.Status = *status
+			s.st.count(r.Instance, 1)
+		}
+		if chain != nil {
+			s.st.schedule(r, chain.t, chain.c, now)
+		}
+	}
+	if chain != nil && chain.c.refs == 0 {
+		s.st.changes -= chain.c.changes // no instance took it
+	}
+	return n, nil
+}
+
 func (s *store) remove(id string) error {
 	s.lock()
 	defer s.unlock()
