@@ -319,5 +319,3 @@ func mustAny(t *testing.T, b []byte) any {
 	require.NoError(t, json.Unmarshal(b, &v))
 	return v
 }
-
-
