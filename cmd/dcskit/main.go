@@ -65,7 +65,7 @@ type env struct {
 	stderr io.Writer
 
 	// Tests set these; nil is the real thing.
-	clock         waitClock         // the time wait polls and times out by
+	clock         waitClock         // the time wait polls and times out by, and serve's scheduled changes
 	clientOptions []client.Option   // added to every client a command builds
 	transport     http.RoundTripper // how proxy reaches its upstream
 	drain         time.Duration     // how long serve and exporter drain; 0: httpserve.DrainTimeout

@@ -138,6 +138,11 @@ requests still running then are cut off, and it exits 1 saying how many.`,
 			defer debug.SetMemoryLimit(debug.SetMemoryLimit(memoryLimit(opts.MaxInstances)))
 		}
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+		if e.clock != nil {
+			// A test's time, so that wait, on the same clock, sees the
+			// fixture's scheduled changes without waiting for them.
+			opts.Clock = e.clock
+		}
 		s, err := server.New(opts)
 		if err != nil {
 			return asUsageError[*server.InvalidError](err)
