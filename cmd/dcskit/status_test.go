@@ -207,6 +207,7 @@ func TestStatusErrors(t *testing.T) {
 			}
 			assert.NotContains(t, r.stderr, testSK)
 			assert.NotContains(t, r.stderr, "goroutine", "no stack trace")
+			assert.NotRegexp(t, `\b(client|signer|server|profile|instance status): `, r.stderr, "no package names")
 			assert.Equal(t, 1, strings.Count(r.stderr, "dcskit: "), "one error line: %s", r.stderr)
 		})
 	}
