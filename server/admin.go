@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen/admin"
 )
 
@@ -97,17 +98,26 @@ func addResult(groups []group) admin.AddResult {
 	return out
 }
 
-func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
-	b := req.Body
+// updateFromAPI reads an InstanceUpdate: a status, a change to come, or
+// both.
+func updateFromAPI(b *admin.InstanceUpdate) (*dcs.Status, *Transition, error) {
 	// The spec says as much, but validation may be off.
 	if b.Status == nil && b.Becomes == nil {
-		return nil, &InvalidError{Index: -1, Err: errors.New("nothing to change: give status, becomes or both")}
+		return nil, nil, &InvalidError{Index: -1, Err: errors.New("nothing to change: give status, becomes or both")}
 	}
 	becomes, ie := transitionFromAPI(b.Becomes, "becomes")
 	if ie != nil {
-		return nil, ie
+		return nil, nil, ie
 	}
-	in, err := a.s.store.update(req.Id, b.Status, becomes)
+	return b.Status, becomes, nil
+}
+
+func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
+	status, becomes, err := updateFromAPI(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	in, err := a.s.store.update(req.Id, status, becomes)
 	if err != nil {
 		return nil, err
 	}
@@ -115,18 +125,13 @@ func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequ
 }
 
 func (a adminAPI) UpdateInstances(_ context.Context, req admin.UpdateInstancesRequestObject) (admin.UpdateInstancesResponseObject, error) {
-	b := req.Body
-	// The spec says as much, but validation may be off.
-	if b.Status == nil && b.Becomes == nil {
-		return nil, &InvalidError{Index: -1, Err: errors.New("nothing to change: give status, becomes or both")}
-	}
-	becomes, ie := transitionFromAPI(b.Becomes, "becomes")
-	if ie != nil {
-		return nil, ie
+	status, becomes, err := updateFromAPI(req.Body)
+	if err != nil {
+		return nil, err
 	}
 	p := req.Params
 	f := Filter{ProjectID: deref(p.ProjectId), Engine: deref(p.Engine), Status: deref(p.Status)}
-	n, err := a.s.UpdateMatching(f, b.Status, becomes)
+	n, err := a.s.UpdateMatching(f, status, becomes)
 	if err != nil {
 		return nil, err
 	}

@@ -539,12 +539,8 @@ func sum(groups []group) int64 {
 // update sets id's status, if status is set, cancelling any pending
 // change; then schedules becomes, if set, replacing any pending change.
 func (s *store) update(id string, status *dcs.Status, becomes *Transition) (Instance, error) {
-	if status != nil && status.Index() < 0 {
-		return Instance{}, invalidStatus(*status)
-	}
-	if e := checkTransition(becomes, "becomes"); e != nil {
-		e.Index = -1
-		return Instance{}, e
+	if err := checkUpdate(status, becomes); err != nil {
+		return Instance{}, err
 	}
 	s.lock()
 	defer s.unlock()
@@ -626,12 +622,8 @@ func (s *store) updateMatching(f Filter, status *dcs.Status, becomes *Transition
 	if err := f.check(); err != nil {
 		return 0, err
 	}
-	if status != nil && status.Index() < 0 {
-		return 0, invalidStatus(*status)
-	}
-	if e := checkTransition(becomes, "becomes"); e != nil {
-		e.Index = -1
-		return 0, e
+	if err := checkUpdate(status, becomes); err != nil {
+		return 0, err
 	}
 	s.lock()
 	defer s.unlock()
@@ -677,6 +669,18 @@ func (s *store) updateMatching(f Filter, status *dcs.Status, becomes *Transition
 		s.st.changes -= chain.c.changes // no instance took it
 	}
 	return n, nil
+}
+
+// checkUpdate checks what update and updateMatching are to set.
+func checkUpdate(status *dcs.Status, becomes *Transition) error {
+	if status != nil && status.Index() < 0 {
+		return invalidStatus(*status)
+	}
+	if e := checkTransition(becomes, "becomes"); e != nil {
+		e.Index = -1
+		return e
+	}
+	return nil
 }
 
 func (s *store) remove(id string) error {

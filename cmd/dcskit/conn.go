@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -181,18 +181,16 @@ func readSecretFile(path string, max int64) (string, error) {
 		return "", err
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
+	// Bounded however the file is made: a pipe has no size to check.
+	data, err := io.ReadAll(io.LimitReader(fh, max+1))
 	if err != nil {
 		return "", err
 	}
-	if fi.Size() > max {
+	if int64(len(data)) > max {
 		return "", fmt.Errorf("%s: larger than %d KiB", path, max>>10)
 	}
-	line, err := bufio.NewReader(fh).ReadString('\n')
-	if err != nil && line == "" {
-		return "", fmt.Errorf("%s: empty", path)
-	}
-	secret := strings.TrimSpace(line)
+	first, _, _ := strings.Cut(string(data), "\n")
+	secret := strings.TrimSpace(first)
 	if secret == "" {
 		return "", fmt.Errorf("%s: its first line is empty", path)
 	}

@@ -81,6 +81,8 @@ func TestIAMToken(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte(testToken+"\n"), 0o600))
 	empty := filepath.Join(t.TempDir(), "empty")
 	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	huge := filepath.Join(t.TempDir(), "huge")
+	require.NoError(t, os.WriteFile(huge, []byte(strings.Repeat(testToken, 10_000)), 0o600))
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -95,6 +97,7 @@ func TestIAMToken(t *testing.T) {
 			"both an IAM token ($DCSKIT_IAM_TOKEN) and HUAWEICLOUD_SDK_AK are set: use one"},
 		{"a missing file", nil, []string{"--token-file", filepath.Join(t.TempDir(), "none")}, 2, "--token-file: open "},
 		{"an empty file", nil, []string{"--token-file", empty}, 2, "--token-file: " + empty + ": its first line is empty"},
+		{"a huge file", nil, []string{"--token-file", huge}, 2, "--token-file: " + huge + ": larger than 64 KiB"},
 		{"a token file and --no-sign-request", nil, []string{"--token-file", file, "--no-sign-request"}, 2,
 			"--no-sign-request and --token-file exclude each other"},
 		{"--no-sign-request wins over the environment", map[string]string{envToken: testToken}, []string{"--no-sign-request"}, 1, "HTTP 401"},
