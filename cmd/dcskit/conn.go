@@ -42,9 +42,9 @@ none, such as 'dcskit serve' without --ak or --token.
 
 The project is --project-id, HUAWEICLOUD_SDK_PROJECT_ID or the profile's
 project_id; without one, the region's project is found through IAM
-(HUAWEICLOUD_SDK_IAM_ENDPOINT), asked with the same credentials. The region
-is --region, else ` + envRegion + `, else ` + client.DefaultRegion + `. The endpoint
-override is HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
+(HUAWEICLOUD_SDK_IAM_ENDPOINT), asked with the same credentials. The
+region is --region, else ` + envRegion + `, else ` + client.DefaultRegion + `. The
+endpoint override is HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
 
 --debug logs every HTTP exchange on stderr: attempt, method, URL, status,
 X-Request-Id, duration, and the Authorization header with its signature
