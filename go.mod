@@ -14,6 +14,7 @@ require (
 	github.com/stretchr/testify v1.12.1
 	go.yaml.in/yaml/v3 v3.0.5
 	gopkg.in/ini.v1 v1.67.0
+	mvdan.cc/sh/v3 v3.14.1
 )
 
 require (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -42,23 +43,31 @@ type Client struct {
 type caller struct {
 	http  *http.Client
 	retry RetryPolicy
-	creds CredentialsProvider // nil for an IAM token
+	creds CredentialsProvider // nil for an IAM token or none
+	// source names the credentials when creds is nil: sourceToken or
+	// sourceNone.
+	source string
+	log    *slog.Logger // nil: exchanges are not logged
 }
 
+// The Source of the Credentials of a client without keys.
+const (
+	sourceToken = "IAM token"
+	sourceNone  = "none (unsigned requests)"
+)
+
 // New returns a Client. Credentials are required, from options, FromEnv or
-// a CredentialsProvider; everything else has a default: region
-// DefaultRegion, http.DefaultTransport, DefaultRetryPolicy, and a project
-// found through IAM.
+// a CredentialsProvider, unless WithoutSigning says that none are;
+// everything else has a default: region DefaultRegion,
+// http.DefaultTransport, DefaultRetryPolicy, and a project found through
+// IAM. Its errors read as a person's mistake, without the package's name,
+// since commands show them as they are.
 func New(opts ...Option) (*Client, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	c, err := cfg.build()
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	return c, nil
+	return cfg.build()
 }
 
 func (cfg *config) build() (*Client, error) {
@@ -79,8 +88,8 @@ func (cfg *config) build() (*Client, error) {
 		auth:      cfg.describeAuth(),
 	}
 	if c.projectID != "" {
-		// Build one request now, so that a project id that cannot be
-		// part of a URL fails here rather than on every call.
+		// Build one request now, so that an endpoint and project id
+		// that make no URL fail here rather than on every call.
 		if _, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(endpoint, c.projectID, nil); err != nil {
 			return nil, fmt.Errorf("project id %q: %w", c.projectID, err)
 		}
@@ -96,7 +105,8 @@ func (cfg *config) build() (*Client, error) {
 
 // newCaller makes the authenticated *http.Client of the configuration.
 func (cfg *config) newCaller() (caller, error) {
-	t := &authTransport{userAgent: cfg.userAgent, now: time.Now}
+	t := &authTransport{userAgent: cfg.userAgent, now: time.Now, log: cfg.log}
+	source := ""
 	switch {
 	case cfg.cred != nil && cfg.cred.AccessKey == "":
 		return caller{}, errors.New("a security token needs an access key and secret key too")
@@ -107,9 +117,11 @@ func (cfg *config) newCaller() (caller, error) {
 	case cfg.provider != nil:
 		t.creds = cfg.provider
 	case cfg.token != "":
-		t.token = cfg.token
+		t.token, source = cfg.token, sourceToken
+	case cfg.unsigned:
+		source = sourceNone
 	default:
-		return caller{}, fmt.Errorf("no credentials: set %s and %s (FromEnv), or use WithCredentials, WithCredentialsProvider or WithIAMToken", EnvAccessKey, EnvSecretKey)
+		return caller{}, fmt.Errorf("no credentials: set %s and %s (FromEnv), or use WithCredentials, WithCredentialsProvider, WithIAMToken or WithoutSigning", EnvAccessKey, EnvSecretKey)
 	}
 	hc := &http.Client{Timeout: defaultAttemptTimeout}
 	if cfg.http != nil {
@@ -121,7 +133,7 @@ func (cfg *config) newCaller() (caller, error) {
 	// The API does not redirect, and following one would send the token
 	// or a signature to wherever it points: a 3xx is an *APIError.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return caller{http: hc, retry: cfg.retry, creds: t.creds}, nil
+	return caller{http: hc, retry: cfg.retry, creds: t.creds, source: source, log: cfg.log}, nil
 }
 
 // describeAuth names the kind of authentication for String, without
@@ -132,8 +144,10 @@ func (cfg *config) describeAuth() string {
 		return cfg.cred.String()
 	case cfg.provider != nil:
 		return describeProvider(cfg.provider)
+	case cfg.unsigned:
+		return sourceNone
 	}
-	return "IAM token"
+	return sourceToken
 }
 
 // Project returns the project whose instances the client counts, finding
@@ -155,7 +169,11 @@ func (c *Client) Project(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", asCredentialsError(err)
 		}
-		id = cred.ProjectID
+		if id = cred.ProjectID; id != "" {
+			if err := checkProjectID(id); err != nil {
+				return "", &CredentialsError{Tried: []error{fmt.Errorf("the project_id of %s: %w", cred.Source, err)}}
+			}
+		}
 	}
 	if id == "" {
 		var err error
@@ -170,11 +188,12 @@ func (c *Client) Project(ctx context.Context) (string, error) {
 // Credentials returns the credentials the client signs with now, with
 // their source, getting them if it has to: a program can check them, or
 // log where they come from, before its first call. Keys print hidden.
-// A failure is a *CredentialsError. A client with an IAM token has no
-// keys: its Credentials name only their Source, "IAM token".
+// A failure is a *CredentialsError. A client with an IAM token, or
+// WithoutSigning, has no keys: its Credentials name only their Source,
+// "IAM token" or "none (unsigned requests)".
 func (c *Client) Credentials(ctx context.Context) (Credentials, error) {
 	if c.creds == nil {
-		return Credentials{Source: "IAM token"}, nil
+		return Credentials{Source: c.source}, nil
 	}
 	cred, err := c.creds.Retrieve(ctx)
 	if err != nil {

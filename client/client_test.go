@@ -118,7 +118,12 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"provider and token", []client.Option{client.WithProjectID(testProject), client.WithCredentialsProvider(client.EnvCredentials(nil)), client.WithIAMToken(testToken)}, "use one"},
 		{"bad template", valid(client.WithEndpointTemplate("dcs.{region}.example")), "endpoint template: invalid endpoint"},
 		{"template with a query", valid(client.WithEndpointTemplate("https://dcs.example/?r={region}")), "endpoint template"},
-		{"empty project", valid(client.WithProjectID("")), "empty project id"},
+		{"empty project", valid(client.WithProjectID("")), `invalid project id ""`},
+		{"project id with a space", valid(client.WithProjectID("a b")), `invalid project id "a b": want 1 to 64 letters, digits, '-' or '_'`},
+		{"project id with a slash", valid(client.WithProjectID("a/b")), `invalid project id "a/b"`},
+		{"project id from the environment", []client.Option{client.WithCredentials(testAK, testSK), client.FromEnv(env(map[string]string{client.EnvProjectID: "a b"}))}, client.EnvProjectID + `: invalid project id "a b"`},
+		{"endpoint without a scheme", valid(client.WithEndpoint("127.0.0.1:8080")), "invalid endpoint: no scheme: want http:// or https:// before the host, as in http://127.0.0.1:8080"},
+		{"endpoint without a scheme, with a password", valid(client.WithEndpoint("user:" + testSK + "@h:8080")), "no scheme"},
 		{"no credentials", []client.Option{client.WithProjectID(testProject)}, "no credentials"},
 		{"empty SK", valid(client.WithCredentials(testAK, "")), "empty secret key"},
 		{"empty AK", valid(client.WithCredentials("", testSK)), "empty access key"},
@@ -151,6 +156,7 @@ func TestNewValidatesOptions(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), testSK)
 			assert.NotContains(t, err.Error(), testToken)
+			assert.False(t, strings.HasPrefix(err.Error(), "client:"), "no package name: commands show it as it is")
 		})
 	}
 }

@@ -66,13 +66,9 @@ func NewIAM(opts ...Option) (*IAM, error) {
 	}
 	cl, err := cfg.newCaller()
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, err
 	}
-	i, err := cfg.newIAM(cl)
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	return i, nil
+	return cfg.newIAM(cl)
 }
 
 func (cfg *config) newIAM(cl caller) (*IAM, error) {
@@ -178,6 +174,9 @@ func (i *IAM) lookup(ctx context.Context, region string) (string, error) {
 	}
 	found := projects(list.Projects)
 	if len(found) == 1 {
+		if err := checkProjectID(found[0].ID); err != nil {
+			return "", fmt.Errorf("IAM at %s names the project of region %s: %w", strings.TrimSuffix(base, "/"), region, err)
+		}
 		return found[0].ID, nil
 	}
 	de := &DiscoveryError{Region: region, Endpoint: strings.TrimSuffix(base, "/"), Found: found}

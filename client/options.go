@@ -3,10 +3,12 @@ package client
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/signer"
 )
 
@@ -40,7 +42,9 @@ type config struct {
 	cred      *signer.Credentials
 	provider  CredentialsProvider // instead of cred
 	token     string
+	unsigned  bool // WithoutSigning
 	http      *http.Client
+	log       *slog.Logger
 	retry     RetryPolicy
 	userAgent string
 	// getenv is kept so that the endpoint override can be looked up for
@@ -55,7 +59,7 @@ func newConfig(opts []Option) (*config, error) {
 	cfg := &config{region: DefaultRegion, retry: DefaultRetryPolicy(), userAgent: DefaultUserAgent}
 	for _, opt := range opts {
 		if err := opt(cfg); err != nil {
-			return nil, fmt.Errorf("client: %w", err)
+			return nil, err
 		}
 	}
 	return cfg, nil
@@ -117,12 +121,21 @@ func expandTemplate(template, region string) (string, error) {
 // WithIAM.
 func WithProjectID(id string) Option {
 	return func(c *config) error {
-		if id == "" {
-			return errors.New("empty project id")
+		if err := checkProjectID(id); err != nil {
+			return err
 		}
 		c.projectID = id
 		return nil
 	}
+}
+
+// checkProjectID refuses an id that dcs.ValidProjectID does not accept,
+// before anything is sent.
+func checkProjectID(id string) error {
+	if !dcs.ValidProjectID(id) {
+		return fmt.Errorf("invalid project id %q: want %s", id, dcs.ProjectIDRule)
+	}
+	return nil
 }
 
 // WithCredentials signs every request with an access key and secret key
@@ -149,7 +162,7 @@ func WithCredentialsProvider(p CredentialsProvider) Option {
 		if p == nil {
 			return errors.New("nil CredentialsProvider")
 		}
-		c.provider, c.cred = p, nil
+		c.provider, c.cred, c.unsigned = p, nil, false
 		return nil
 	}
 }
@@ -205,6 +218,7 @@ func WithSecurityToken(token string) Option {
 			c.cred = &signer.Credentials{}
 		}
 		c.cred.SecurityToken = token
+		c.unsigned = false
 		return nil
 	}
 }
@@ -217,7 +231,33 @@ func WithIAMToken(token string) Option {
 		if token == "" {
 			return errors.New("empty IAM token")
 		}
-		c.token = token
+		c.token, c.unsigned = token, false
+		return nil
+	}
+}
+
+// WithoutSigning sends every request, IAM's too, with no credentials: no
+// signature, X-Auth-Token or X-Security-Token. It is for endpoints that
+// ask for none, such as a fake started without credentials; the AWS
+// CLI's --no-sign-request does the same. It drops the credentials of
+// earlier options, and credentials given by a later option end it.
+func WithoutSigning() Option {
+	return func(c *config) error {
+		c.unsigned, c.cred, c.provider, c.token = true, nil, nil, ""
+		return nil
+	}
+}
+
+// WithLogger logs every HTTP exchange of the client, IAM's included, at
+// level Debug: the attempt number, method, URL, status, X-Request-Id and
+// duration, and the Authorization header with its signature replaced by
+// signer.RedactedValue. No secret key, token or signature is ever logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil *slog.Logger")
+		}
+		c.log = l
 		return nil
 	}
 }
@@ -288,6 +328,9 @@ func FromEnv(getenv func(string) string) Option {
 			}
 		}
 		if p := getenv(EnvProjectID); p != "" {
+			if err := checkProjectID(p); err != nil {
+				return fmt.Errorf("%s: %w", EnvProjectID, err)
+			}
 			c.projectID = p
 		}
 		return nil
@@ -298,7 +341,7 @@ func (c *config) setCredentials(cred signer.Credentials) error {
 	if err := cred.Validate(); err != nil {
 		return err
 	}
-	c.cred, c.provider = &cred, nil
+	c.cred, c.provider, c.unsigned = &cred, nil, false
 	return nil
 }
 
@@ -334,6 +377,15 @@ func (c *config) resolveEndpoint() (string, error) {
 // so that the generated request builder resolves the operation's path
 // below any path prefix instead of replacing it.
 func parseEndpoint(s string) (string, error) {
+	if !strings.Contains(s, "://") {
+		// Else url.Parse reads "127.0.0.1:8080" as a scheme and an
+		// opaque part, or fails on the colon of a host:port.
+		msg := "invalid endpoint: no scheme: want http:// or https:// before the host"
+		if u, err := url.Parse("http://" + s); err == nil && u.Host != "" {
+			msg += ", as in " + u.Redacted()
+		}
+		return "", errors.New(msg)
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		// url.Error repeats the whole URL, which may hold a password.

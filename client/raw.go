@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/signer"
 )
 
 // RawInstanceStatus makes one attempt at the operation, authenticated as
@@ -21,11 +22,16 @@ import (
 // verify`; everything else wants InstanceStatus, which checks what it
 // gets.
 func (c *Client) RawInstanceStatus(ctx context.Context, includeFailure *string, edit func(*http.Request)) (*http.Response, []byte, error) {
-	params := &gen.ListNumberOfInstancesInDifferentStatusParams{IncludeFailure: includeFailure}
-	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, c.projectID, params)
+	projectID, err := c.Project(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	params := &gen.ListNumberOfInstancesInDifferentStatusParams{IncludeFailure: includeFailure}
+	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, projectID, params)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set(signer.HeaderProjectID, projectID)
 	if edit != nil {
 		ctx = context.WithValue(ctx, editKey{}, edit)
 	}

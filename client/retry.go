@@ -55,8 +55,10 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 
 // DefaultCheckRetry retries on 429, 500, 502, 503 and 504, and on
 // transport errors other than those another attempt cannot fix: a done
-// context, a cancelled request, a host name that does not exist, a
-// certificate that does not verify, a *CredentialsError. An attempt that
+// context, a cancelled request, a host name that does not exist, a TLS
+// handshake that failed (a certificate that does not verify, an alert
+// from the server, a server that does not speak TLS), a
+// *CredentialsError. An attempt that
 // timed out while ctx is still live (the *http.Client's Timeout) is
 // retried. Every operation is a GET, so a repeat is always safe.
 func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) bool {
@@ -75,6 +77,9 @@ func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) bool
 	return false
 }
 
+// isPermanent reports whether err is a failure that the same request
+// meets again: a name that does not resolve, or TLS that cannot work
+// with this server.
 func isPermanent(err error) bool {
 	var dns *net.DNSError
 	if errors.As(err, &dns) && dns.IsNotFound {
@@ -85,9 +90,15 @@ func isPermanent(err error) bool {
 		unknown  x509.UnknownAuthorityError
 		hostname x509.HostnameError
 		invalid  x509.CertificateInvalidError
+		record   tls.RecordHeaderError // what came back is not TLS
+		op       *net.OpError
 	)
 	return errors.As(err, &verify) || errors.As(err, &unknown) ||
-		errors.As(err, &hostname) || errors.As(err, &invalid)
+		errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &record) ||
+		// crypto/tls reports an alert from the server, such as
+		// handshake_failure or protocol_version, as a "remote error".
+		errors.As(err, &op) && op.Op == "remote error"
 }
 
 const (

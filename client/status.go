@@ -152,7 +152,7 @@ func (c *caller) do(ctx context.Context, req *http.Request) (*http.Response, []b
 		if err := ctx.Err(); err != nil {
 			return nil, nil, stopped(err, attempt-1, last)
 		}
-		resp, body, err := c.attempt(req)
+		resp, body, err := c.attempt(c.withAttempt(req, attempt))
 		success := resp != nil && resp.StatusCode >= 200 && resp.StatusCode < 300
 		if errors.Is(err, ErrResponseTooLarge) {
 			if success {

@@ -164,3 +164,28 @@ func join[T ~string](vs []T) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// MaxProjectIDLength bounds a project id.
+const MaxProjectIDLength = 64
+
+// ProjectIDRule says in words what ValidProjectID accepts, for messages.
+const ProjectIDRule = "1 to 64 letters, digits, '-' or '_'"
+
+// ValidProjectID reports whether s can be a project id: 1 to
+// MaxProjectIDLength letters, digits, '-' or '_'. Huawei Cloud's are 32
+// hex digits; the rule is looser, so that tests can name their projects,
+// and strict enough that an id never needs escaping in a URL path. The
+// client refuses any other before it sends anything, and the fake answers
+// it with the API's 111400002.
+func ValidProjectID(s string) bool {
+	if len(s) < 1 || len(s) > MaxProjectIDLength {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

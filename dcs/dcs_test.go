@@ -2,6 +2,7 @@ package dcs_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -141,4 +142,24 @@ func TestCountersHelpers(t *testing.T) {
 	ptrs := counts.PerEngine()
 	assert.Same(t, &counts.Redis, ptrs[dcs.Redis.Index()])
 	assert.Same(t, &counts.Memcached, ptrs[dcs.Memcached.Index()])
+}
+
+func TestValidProjectID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]bool{
+		"0605767e2c00d5552f8fc01a6f4d3b3a": true,
+		"p":                                true,
+		"my-project_2":                     true,
+		strings.Repeat("a", dcs.MaxProjectIDLength):   true,
+		strings.Repeat("a", dcs.MaxProjectIDLength+1): false,
+		"":      false,
+		"a b":   false,
+		"a/b":   false,
+		"a%2Fb": false,
+		"a.b":   false,
+		"é":     false,
+		"a\x00": false,
+	} {
+		assert.Equal(t, want, dcs.ValidProjectID(id), "%q", id)
+	}
 }

@@ -103,13 +103,13 @@ func parseUpstream(s string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, which may hold a password
 		}
-		return nil, fmt.Errorf("proxy: upstream: %w", err)
+		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		return nil, fmt.Errorf("proxy: upstream %q: want http(s)://host[:port]", u.Redacted())
+		return nil, fmt.Errorf("upstream %q: want http(s)://host[:port]", u.Redacted())
 	case u.User != nil, u.RawQuery != "", u.Fragment != "", u.Path != "" && u.Path != "/":
-		return nil, fmt.Errorf("proxy: upstream %q: no path, user info, query or fragment: the path is signed", u.Redacted())
+		return nil, fmt.Errorf("upstream %q: no path, user info, query or fragment: the path is signed", u.Redacted())
 	}
 	u.Path = ""
 	return u, nil

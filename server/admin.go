@@ -1,12 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen/admin"
 )
 
@@ -94,21 +98,53 @@ func addResult(groups []group) admin.AddResult {
 	return out
 }
 
-func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
-	b := req.Body
+// updateFromAPI reads an InstanceUpdate: a status, a change to come, or
+// both.
+func updateFromAPI(b *admin.InstanceUpdate) (*dcs.Status, *Transition, error) {
 	// The spec says as much, but validation may be off.
 	if b.Status == nil && b.Becomes == nil {
-		return nil, &InvalidError{Index: -1, Err: errors.New("nothing to change: give status, becomes or both")}
+		return nil, nil, &InvalidError{Index: -1, Err: errors.New("nothing to change: give status, becomes or both")}
 	}
 	becomes, ie := transitionFromAPI(b.Becomes, "becomes")
 	if ie != nil {
-		return nil, ie
+		return nil, nil, ie
 	}
-	in, err := a.s.store.update(req.Id, b.Status, becomes)
+	return b.Status, becomes, nil
+}
+
+func (a adminAPI) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
+	status, becomes, err := updateFromAPI(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	in, err := a.s.store.update(req.Id, status, becomes)
 	if err != nil {
 		return nil, err
 	}
 	return admin.UpdateInstance200JSONResponse(apiInstance(in)), nil
+}
+
+func (a adminAPI) UpdateInstances(_ context.Context, req admin.UpdateInstancesRequestObject) (admin.UpdateInstancesResponseObject, error) {
+	status, becomes, err := updateFromAPI(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	f := Filter{ProjectID: deref(p.ProjectId), Engine: deref(p.Engine), Status: deref(p.Status)}
+	n, err := a.s.UpdateMatching(f, status, becomes)
+	if err != nil {
+		return nil, err
+	}
+	return admin.UpdateInstances200JSONResponse{Changed: n}, nil
+}
+
+func (a adminAPI) GetDocument(_ context.Context, req admin.GetDocumentRequestObject) (admin.GetDocumentResponseObject, error) {
+	doc, ok := a.s.specs.documents[string(req.Document)]
+	if !ok {
+		// The spec says as much, but validation may be off.
+		return nil, &InvalidError{Index: -1, Field: "document", Valid: slices.Sorted(maps.Keys(a.s.specs.documents)), Err: fmt.Errorf("no document %q", truncate(string(req.Document), 80))}
+	}
+	return admin.GetDocument200ApplicationyamlResponse{Body: bytes.NewReader(doc), ContentLength: int64(len(doc))}, nil
 }
 
 func (a adminAPI) DeleteInstance(_ context.Context, req admin.DeleteInstanceRequestObject) (admin.DeleteInstanceResponseObject, error) {

@@ -2,8 +2,11 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/netip"
 )
@@ -43,6 +46,10 @@ func (s *Server) guardAdmin(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if err := takeJSON(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -76,6 +83,43 @@ func readAdminBody(w http.ResponseWriter, r *http.Request) error {
 	}
 	r.Body = bufferedBody{bytes.NewReader(data), data}
 	return nil
+}
+
+// takeJSON takes a body sent with no Content-Type, or as `curl -d` sends
+// it (application/x-www-form-urlencoded), for the JSON it is, so that
+// the validator and the generated handlers see application/json; it
+// refuses any other Content-Type, and a body that is not JSON, before
+// they would answer in words of their own.
+func takeJSON(r *http.Request) error {
+	b, ok := r.Body.(bufferedBody)
+	if !ok || len(b.data) == 0 {
+		return nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		switch {
+		case err != nil:
+			return &mediaTypeError{ct}
+		case mt == "application/x-www-form-urlencoded":
+			r.Header.Set("Content-Type", "application/json")
+		case mt != "application/json":
+			return &mediaTypeError{ct}
+		}
+	} else {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if !json.Valid(b.data) {
+		err := json.Unmarshal(b.data, new(any))
+		return &requestError{fmt.Errorf("the request body is not JSON: %w", err)}
+	}
+	return nil
+}
+
+// mediaTypeError is an admin body with a Content-Type that is not JSON's.
+type mediaTypeError struct{ contentType string }
+
+func (e *mediaTypeError) Error() string {
+	return fmt.Sprintf("Content-Type %q: send JSON, as application/json", truncate(e.contentType, 100))
 }
 
 // adminAuthError is an admin request to a fake with credentials that

@@ -30,8 +30,11 @@
 // (a *LimitError in Go).
 //
 // State is seeded and changed with Go methods (Add, SetStatus, Schedule,
-// Remove, Reset, LoadFixture, InjectFault) or, from any language, with the admin
-// API under /_fake/ that openapi/admin.yaml describes. Counters are kept
+// UpdateMatching, Remove, Reset, LoadFixture, InjectFault) or, from any
+// language, with the admin API under /_fake/ that openapi/admin.yaml
+// describes, and that the fake serves at /_fake/openapi/admin.yaml. Its
+// bodies are JSON, with Content-Type application/json, none, or what curl
+// -d sends. Counters are kept
 // per project, engine and status as instances change, so a query costs
 // the same whatever the number of instances.
 //

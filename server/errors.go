@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
 )
 
@@ -19,6 +20,7 @@ const (
 	codeMethod         = "111405001"
 	codeExists         = "111409001"
 	codeLimit          = "111413001"
+	codeMediaType      = "111415001"
 	codeInternal       = "111500000"
 	// The API gateway, not DCS, answers failed authentication.
 	codeGatewayAuth = "APIGW.0301"
@@ -29,7 +31,7 @@ const (
 var (
 	errNoSuchURL    = errors.New("the URL does not exist")
 	errMethod       = errors.New("method not allowed")
-	errBadProjectID = errors.New("invalid project ID format: project_id must be " + projectIDRule)
+	errBadProjectID = errors.New("invalid project ID format: project_id must be " + dcs.ProjectIDRule)
 	errInternal     = errors.New("internal service error")
 )
 
@@ -79,6 +81,8 @@ func answer(err error) (status int, code, msg string) {
 	switch {
 	case isA[*LimitError](err):
 		return http.StatusRequestEntityTooLarge, codeLimit, err.Error()
+	case isA[*mediaTypeError](err):
+		return http.StatusUnsupportedMediaType, codeMediaType, err.Error()
 	case isA[*adminAuthError](err):
 		return http.StatusForbidden, codeNoPermission, err.Error()
 	case isA[*authError](err):

@@ -44,5 +44,5 @@ func ExampleServer_Requests() {
 	//   auth ok: -
 	// GET /v2/my-project/instances/status?include_failure=true: 401 APIGW.0301
 	//   signed by AK over [user-agent x-project-id x-sdk-date]
-	//   auth rejected: verify aksk signature fail: signer: signature mismatch
+	//   auth rejected: verify aksk signature fail: signature mismatch
 }

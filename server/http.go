@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dcskit/dcskit/dcs"
 )
 
 const headerRequestID = "X-Request-Id"
@@ -116,7 +118,7 @@ func (s *Server) checkProjectID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// ServeMux matched /v2/{project_id}/... segment by segment on the
 		// escaped path, so the id is its third segment.
-		if !validProjectID(pathSegment(r.URL.EscapedPath(), 2)) {
+		if !dcs.ValidProjectID(pathSegment(r.URL.EscapedPath(), 2)) {
 			s.writeError(w, r, errBadProjectID)
 			return
 		}

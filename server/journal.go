@@ -168,7 +168,7 @@ func newJournal(size int) (*journal, error) {
 	case size < 0:
 		size = 0
 	case size > MaxJournalSize:
-		return nil, fmt.Errorf("server: JournalSize %d is over the limit of %d", size, MaxJournalSize)
+		return nil, fmt.Errorf("JournalSize %d is over the limit of %d", size, MaxJournalSize)
 	}
 	return &journal{size: size}, nil
 }

@@ -79,14 +79,14 @@ func TestJournalRecordsEachKindOfRequest(t *testing.T) {
 			},
 			status: 401, code: "APIGW.0301", accessKey: journalAK,
 			signed: []string{"user-agent", "x-sdk-date", "x-security-token"}, result: server.AuthRejected,
-			reason: "verify aksk signature fail: signer: signature mismatch", canonical: true},
+			reason: "verify aksk signature fail: signature mismatch", canonical: true},
 		{name: "signed too long ago", path: statusPath("p"),
 			prep: func(t *testing.T, r *http.Request) {
 				r.Header.Set("User-Agent", "journal-test")
 				require.NoError(t, signer.Sign(r, nil, signer.Credentials{AccessKey: journalAK, SecretKey: journalSK}, journalNow.Add(-time.Hour)))
 			},
 			status: 401, code: "APIGW.0301", accessKey: journalAK, signed: []string{"user-agent", "x-sdk-date"},
-			result: server.AuthRejected, reason: "verify aksk signature fail: signer: request date outside the allowed clock skew"},
+			result: server.AuthRejected, reason: "verify aksk signature fail: request date outside the allowed clock skew"},
 		{name: "unknown URL", path: "/v3/nowhere?a=1", prep: func(*testing.T, *http.Request) {},
 			status: 404, code: "111404001", accessKey: server.CredentialNone, result: server.AuthNone,
 			reason: "answered before authentication"},
@@ -324,7 +324,7 @@ func TestSignatureDiagnosisInTheLog(t *testing.T) {
 			require.Equal(t, http.StatusUnauthorized, r.status)
 
 			text := logs.String()
-			assert.Contains(t, text, `"error":"verify aksk signature fail: signer: signature mismatch"`, "the reason, at Info")
+			assert.Contains(t, text, `"error":"verify aksk signature fail: signature mismatch"`, "the reason, at Info")
 			assert.Contains(t, text, r.header.Get("X-Request-Id"))
 			cr := f.Requests()[0].Auth.CanonicalRequest
 			require.NotEmpty(t, cr)

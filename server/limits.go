@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/internal/httpserve"
 )
 
@@ -40,7 +41,7 @@ const (
 	MaxPageSize     = 1000
 	// MaxIDLength bounds an instance id, which follows the project_id
 	// rule: 1 to 64 letters, digits, '-' or '_'.
-	MaxIDLength = 64
+	MaxIDLength = dcs.MaxProjectIDLength
 	// MaxNameLength bounds an instance name given in a fixture or to Add,
 	// in characters; a count appends "-1", "-2" and so on.
 	MaxNameLength = 64

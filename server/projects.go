@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen/admin"
 )
 
@@ -32,7 +33,7 @@ type projectTable struct {
 
 func newProjectTable(initial []Project) (*projectTable, error) {
 	if ie := checkProjects(initial, "Projects"); ie != nil {
-		return nil, fmt.Errorf("server: %w", ie)
+		return nil, ie
 	}
 	return &projectTable{initial: slices.Clone(initial), list: slices.Clone(initial)}, nil
 }
@@ -48,10 +49,10 @@ func checkProjects(ps []Project, field string) *InvalidError {
 	for i, p := range ps {
 		at := fmt.Sprintf("%s[%d]", field, i)
 		switch {
-		case !validProjectID(p.ID):
-			return &InvalidError{Index: -1, Field: at + ".id", Err: fmt.Errorf("%q is not %s", p.ID, projectIDRule)}
-		case !validProjectID(p.Name):
-			return &InvalidError{Index: -1, Field: at + ".name", Err: fmt.Errorf("%q is not %s", p.Name, projectIDRule)}
+		case !dcs.ValidProjectID(p.ID):
+			return &InvalidError{Index: -1, Field: at + ".id", Err: fmt.Errorf("%q is not %s", p.ID, dcs.ProjectIDRule)}
+		case !dcs.ValidProjectID(p.Name):
+			return &InvalidError{Index: -1, Field: at + ".name", Err: fmt.Errorf("%q is not %s", p.Name, dcs.ProjectIDRule)}
 		case seen[p.ID]:
 			return &InvalidError{Index: -1, Field: at + ".id", Err: fmt.Errorf("%q is in the table twice", p.ID)}
 		}

@@ -89,14 +89,14 @@ const iamPrefix = "/v3/"
 // Server, so another Server costs only its own, empty state.
 func New(opts Options) (*Server, error) {
 	if (opts.AccessKey == "") != (opts.SecretKey == "") {
-		return nil, errors.New("server: AccessKey and SecretKey must be set together")
+		return nil, errors.New("AccessKey and SecretKey must be set together")
 	}
 	specs, err := loadSpecs()
 	if err != nil {
 		return nil, err
 	}
 	if opts.MaxInstances < 0 {
-		return nil, fmt.Errorf("server: MaxInstances %d is negative", opts.MaxInstances)
+		return nil, fmt.Errorf("MaxInstances %d is negative", opts.MaxInstances)
 	}
 	journal, err := newJournal(opts.JournalSize)
 	if err != nil {
@@ -253,6 +253,14 @@ func (s *Server) Add(insts ...Instance) ([]Instance, error) {
 func (s *Server) SetStatus(id string, st dcs.Status) error {
 	_, err := s.store.update(id, &st, nil)
 	return err
+}
+
+// UpdateMatching changes every instance that f matches, and returns how
+// many it matched: as SetStatus does with status, if set, then as
+// Schedule does with becomes, if set, one chain for all of them, counted
+// once against MaxScheduledChanges.
+func (s *Server) UpdateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
+	return s.store.updateMatching(f, status, becomes)
 }
 
 // Remove removes instance id, and any change pending for it.

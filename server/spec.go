@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/dcskit/dcskit/openapi"
 )
@@ -24,6 +25,8 @@ type specs struct {
 	// fake's IAM lists a project that has instances but no entry in the
 	// project table under it.
 	defaultRegion string
+	// documents are what GET /_fake/openapi/{document} serves, by name.
+	documents map[string][]byte
 }
 
 // loadSpecs parses and validates the documents once per process.
@@ -36,6 +39,13 @@ var loadSpecs = sync.OnceValues(func() (*specs, error) {
 	if out.defaultRegion, err = defaultRegion(docs.DCS); err != nil {
 		return nil, err
 	}
+	// admin.yaml as loaded, its enums filled in, before newSpec strips
+	// what the validator does without.
+	admin, err := yaml.Marshal(docs.Admin)
+	if err != nil {
+		return nil, fmt.Errorf("render admin.yaml: %w", err)
+	}
+	out.documents = map[string][]byte{"dcs.yaml": openapi.DCS, "admin.yaml": admin, "iam.yaml": openapi.IAM}
 	if out.iam, err = newSpec(docs.IAM); err != nil {
 		return nil, err
 	}

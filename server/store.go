@@ -66,25 +66,6 @@ func (e *InvalidError) Error() string {
 
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// validProjectID is the project_id rule of the fake, and its instance id
-// rule too: 1 to 64 letters, digits, '-' and '_'. It is applied to the
-// escaped form of a path, so anything that needs escaping fails it: an id
-// that passes can always be PATCHed and DELETEd by URL.
-func validProjectID(s string) bool {
-	if len(s) < 1 || len(s) > MaxIDLength {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-const projectIDRule = "1 to 64 letters, digits, '-' or '_'"
-
 // validName: at most MaxNameLength characters, none of them a control
 // character, so that a name prints on one line.
 func validName(s string) bool {
@@ -102,10 +83,10 @@ func checkInstance(in Instance) *InvalidError {
 	switch {
 	case in.ProjectID == "":
 		return &InvalidError{Field: "project_id", Err: errors.New("missing")}
-	case !validProjectID(in.ProjectID):
-		return &InvalidError{Field: "project_id", Err: fmt.Errorf("%q is not %s", truncate(in.ProjectID, 80), projectIDRule)}
-	case in.ID != "" && !validProjectID(in.ID):
-		return &InvalidError{Field: "id", Err: fmt.Errorf("%q is not %s", truncate(in.ID, 80), projectIDRule)}
+	case !dcs.ValidProjectID(in.ProjectID):
+		return &InvalidError{Field: "project_id", Err: fmt.Errorf("%q is not %s", truncate(in.ProjectID, 80), dcs.ProjectIDRule)}
+	case in.ID != "" && !dcs.ValidProjectID(in.ID):
+		return &InvalidError{Field: "id", Err: fmt.Errorf("%q is not %s", truncate(in.ID, 80), dcs.ProjectIDRule)}
 	case !validName(in.Name):
 		return &InvalidError{Field: "name", Err: fmt.Errorf("%q is not %s", truncate(in.Name, 80), nameRule)}
 	case engineIndex(in.Engine) < 0:
@@ -558,12 +539,8 @@ func sum(groups []group) int64 {
 // update sets id's status, if status is set, cancelling any pending
 // change; then schedules becomes, if set, replacing any pending change.
 func (s *store) update(id string, status *dcs.Status, becomes *Transition) (Instance, error) {
-	if status != nil && status.Index() < 0 {
-		return Instance{}, invalidStatus(*status)
-	}
-	if e := checkTransition(becomes, "becomes"); e != nil {
-		e.Index = -1
-		return Instance{}, e
+	if err := checkUpdate(status, becomes); err != nil {
+		return Instance{}, err
 	}
 	s.lock()
 	defer s.unlock()
@@ -601,6 +578,109 @@ func (s *store) update(id string, status *dcs.Status, becomes *Transition) (Inst
 	in := r.Instance
 	in.Becomes = r.becomes(now)
 	return in, nil
+}
+
+// Filter selects instances: each field that is set must match. The zero
+// Filter matches every instance.
+type Filter struct {
+	ProjectID string
+	Engine    dcs.Engine
+	Status    dcs.Status
+}
+
+func (f Filter) check() error {
+	switch {
+	case f.ProjectID != "" && !dcs.ValidProjectID(f.ProjectID):
+		return &InvalidError{Index: -1, Field: "project_id", Err: fmt.Errorf("%q is not %s", truncate(f.ProjectID, 80), dcs.ProjectIDRule)}
+	case f.Engine != "" && f.Engine.Index() < 0:
+		return &InvalidError{Index: -1, Field: "engine", Valid: names(dcs.Engines()), Err: fmt.Errorf("unknown engine %q", f.Engine)}
+	case f.Status != "" && f.Status.Index() < 0:
+		e := invalidStatus(f.Status)
+		e.Index = -1
+		return e
+	}
+	return nil
+}
+
+func (f Filter) matches(in Instance) bool {
+	return (f.ProjectID == "" || in.ProjectID == f.ProjectID) &&
+		(f.Engine == "" || in.Engine == f.Engine) &&
+		(f.Status == "" || in.Status == f.Status)
+}
+
+// updateChunk is how many instances updateMatching looks at per hold of
+// mu, as add inserts addChunk.
+const updateChunk = addChunk
+
+// updateMatching is update for every instance that f matches, as it is
+// once any change already due is made; becomes is one chain that they
+// all share, counted once. As the one writer it holds wmu throughout, so
+// that no other change comes in between, and lets go of mu every
+// updateChunk instances, so that queries do not wait for a big change:
+// one in between may see part of it.
+func (s *store) updateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
+	if err := f.check(); err != nil {
+		return 0, err
+	}
+	if err := checkUpdate(status, becomes); err != nil {
+		return 0, err
+	}
+	s.lock()
+	defer s.unlock()
+	var chain *copied
+	if becomes != nil {
+		// Room for the whole chain is asked first: the chains it
+		// replaces are released only as it goes.
+		if err := s.st.checkChanges(becomes.len()); err != nil {
+			return 0, err
+		}
+		t := becomes.clone()
+		chain = &copied{t, &changeChain{changes: t.len()}}
+		s.st.changes += chain.c.changes
+	}
+	now := s.clock.Now()
+	n := 0
+	for i, r := range s.st.order {
+		if i > 0 && i%updateChunk == 0 {
+			s.mu.Unlock()
+			s.mu.Lock()
+		}
+		if r.gone {
+			continue
+		}
+		if r.hidx >= 0 && !r.due.After(now) {
+			s.st.step(r, now)
+		}
+		if !f.matches(r.Instance) {
+			continue
+		}
+		n++
+		if status != nil {
+			s.st.schedule(r, nil, nil, now)
+			s.st.count(r.Instance, -1)
+			r.Status = *status
+			s.st.count(r.Instance, 1)
+		}
+		if chain != nil {
+			s.st.schedule(r, chain.t, chain.c, now)
+		}
+	}
+	if chain != nil && chain.c.refs == 0 {
+		s.st.changes -= chain.c.changes // no instance took it
+	}
+	return n, nil
+}
+
+// checkUpdate checks what update and updateMatching are to set.
+func checkUpdate(status *dcs.Status, becomes *Transition) error {
+	if status != nil && status.Index() < 0 {
+		return invalidStatus(*status)
+	}
+	if e := checkTransition(becomes, "becomes"); e != nil {
+		e.Index = -1
+		return e
+	}
+	return nil
 }
 
 func (s *store) remove(id string) error {

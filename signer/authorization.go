@@ -143,3 +143,16 @@ func lowerHexByte(c byte) bool {
 func headerNameByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
+
+// RedactAuthorization is an Authorization header fit for a log: its
+// algorithm, access key and signed headers as they were, its signature
+// replaced by RedactedValue. A value that does not parse is replaced
+// whole, since nothing tells which part of it is the signature.
+func RedactAuthorization(h string) string {
+	a, err := ParseAuthorization(h)
+	if err != nil {
+		return RedactedValue
+	}
+	a.Signature = RedactedValue
+	return a.String()
+}

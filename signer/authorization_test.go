@@ -93,3 +93,23 @@ func TestParseAuthorization_Malformed(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactAuthorization(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, header, want string }{
+		{"SDK format", "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature=" + validSig,
+			"SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature=REDACTED"},
+		{"fields in another order", "SDK-HMAC-SHA256 Signature=" + validSig + ", Access=AK1, SignedHeaders=host;x-sdk-date",
+			"SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature=REDACTED"},
+		{"unparseable", "Bearer " + validSig, "REDACTED"},
+		{"signature of the wrong length", "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature=" + validSig[:40], "REDACTED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := signer.RedactAuthorization(tt.header)
+			assert.Equal(t, tt.want, got)
+			assert.NotContains(t, got, validSig[:40])
+		})
+	}
+}

@@ -50,5 +50,5 @@ func ExampleVerifier_Verify() {
 	// Output:
 	// <nil>
 	// true
-	// signer: request date outside the allowed clock skew: X-Sdk-Date is 1h1m0s from the verifier's clock, limit 15m0s
+	// request date outside the allowed clock skew: X-Sdk-Date is 1h1m0s from the verifier's clock, limit 15m0s
 }

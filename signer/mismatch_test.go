@@ -50,7 +50,7 @@ func TestVerify_MismatchTellsWhatItComputed(t *testing.T) {
 	assert.Equal(t, auth.Signature, hmacHex(otherSK, me.StringToSign), "the client signed this string")
 	assert.Equal(t, signer.ExpectedSignature(sreq, body, testSK), hmacHex(testSK, me.StringToSign), "and the verifier expected it signed with its key")
 
-	assert.Equal(t, "signer: signature mismatch", err.Error(), "short: it goes into answers and logs")
+	assert.Equal(t, "signature mismatch", err.Error(), "short: it goes into answers and logs")
 	assertNoSecrets(t, me.CanonicalRequest+me.StringToSign, signer.ExpectedSignature(sreq, body, testSK))
 }
 

@@ -2,7 +2,13 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +17,44 @@ import (
 	"github.com/dcskit/dcskit/client/profile"
 )
 
+// Environment variables of dcskit's own. The official SDK has none for a
+// region or an IAM token, nor has hcloud (KooCLI), which keeps both in its
+// profiles; these follow DCSKIT_METADATA_ENDPOINT.
+const (
+	// envRegion is the region when --region is not given.
+	envRegion = "DCSKIT_REGION"
+	// envToken is an IAM user token, sent as X-Auth-Token instead of a
+	// signature. A token is a secret: it is never a flag's value, which
+	// any user of the machine can read in the process list.
+	envToken = "DCSKIT_IAM_TOKEN"
+)
+
+// credentialsHelp says where the commands that call the API find their
+// credentials, project and endpoint. Each of them shows it.
+const credentialsHelp = `Credentials come from where the official SDK finds them, in its order: the
+environment (HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, plus
+HUAWEICLOUD_SDK_SECURITY_TOKEN for temporary credentials), the profile file
+(HUAWEICLOUD_SDK_CREDENTIALS_FILE or ~/.huaweicloud/credentials, section
+[basic]), then the ECS metadata service. An IAM user token in ` + envToken + `
+(or a file, --token-file) is sent as X-Auth-Token instead of a signature.
+--no-sign-request sends no credentials at all, for an endpoint that needs
+none, such as 'dcskit serve' without --ak or --token.
+
+The project is --project-id, HUAWEICLOUD_SDK_PROJECT_ID or the profile's
+project_id; without one, the region's project is found through IAM
+(HUAWEICLOUD_SDK_IAM_ENDPOINT), asked with the same credentials. The
+region is --region, else ` + envRegion + `, else ` + client.DefaultRegion + `. The
+endpoint override is HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
+
+--debug logs every HTTP exchange on stderr: attempt, method, URL, status,
+X-Request-Id, duration, and the Authorization header with its signature
+replaced by REDACTED. No secret key or token is ever shown.`
+
+// failedCreationsRule is the one rule of status, wait and exporter for
+// the instances whose creation failed.
+const failedCreationsRule = `Failed creations (CREATEFAILED) are counted, as every dcskit command counts
+them: the API is asked with include_failure=true.`
+
 // connFlags are the flags of every command that calls the API.
 type connFlags struct {
 	projectID        string
@@ -18,20 +62,36 @@ type connFlags struct {
 	endpoint         string
 	endpointTemplate string
 	timeout          time.Duration
+	noSignRequest    bool
+	tokenFile        string
+	debug            bool
 }
 
-// addConnFlags registers --project-id, --region, --endpoint,
-// --endpoint-template and --timeout, whose default is defaultTimeout, on
-// cmd.
+// addConnFlags registers the flags of a command that calls the API:
+// --project-id, --region, --endpoint, --endpoint-template, --timeout
+// (whose default is defaultTimeout), --no-sign-request, --token-file and
+// --debug.
 func addConnFlags(cmd *cobra.Command, defaultTimeout time.Duration) *connFlags {
 	f := &connFlags{}
 	fs := cmd.Flags()
 	fs.StringVar(&f.projectID, "project-id", "", "project ID (default $"+client.EnvProjectID+", the profile's project_id, or the region's project in IAM)")
-	fs.StringVar(&f.region, "region", client.DefaultRegion, "region; the endpoint is https://dcs.<region>.myhuaweicloud.com")
-	fs.StringVar(&f.endpoint, "endpoint", "", "API base URL; overrides --region and $"+client.EnvEndpointPrefix+"<REGION>")
+	fs.StringVar(&f.region, "region", "", "region; the endpoint is https://dcs.<region>.myhuaweicloud.com (default $"+envRegion+", else "+client.DefaultRegion+")")
+	fs.StringVar(&f.endpoint, "endpoint", "", "API base URL, such as http://127.0.0.1:8080; overrides --region and $"+client.EnvEndpointPrefix+"<REGION>")
 	fs.StringVar(&f.endpointTemplate, "endpoint-template", "", "API base URL of every region, {region} replaced, e.g. https://dcs.{region}.example; overrides $"+client.EnvEndpointPrefix+"<REGION>")
-	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, "limit for the whole command, retries included (0: none)")
+	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, timeoutUsage(cmd.Name()))
+	fs.BoolVar(&f.noSignRequest, "no-sign-request", false, "send no credentials (for an endpoint that needs none, such as a fake served without them)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "read an IAM token to send as X-Auth-Token from this `file` (default $"+envToken+")")
+	fs.BoolVar(&f.debug, "debug", false, "log every HTTP exchange on stderr, without secrets")
+	_ = cmd.RegisterFlagCompletionFunc("region", completeRegion)
 	return f
+}
+
+// timeoutUsage says what --timeout bounds in the command name.
+func timeoutUsage(name string) string {
+	if name == "exporter" {
+		return "bound on one API call, retries included (0: 1m)"
+	}
+	return "limit for the whole command, retries included (0: none)"
 }
 
 // newClient builds a client from the flags and the official SDK's
@@ -41,7 +101,11 @@ func addConnFlags(cmd *cobra.Command, defaultTimeout time.Duration) *connFlags {
 // single project for the region are usage errors; a failure to reach IAM
 // is not.
 func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, error) {
-	opts := []client.Option{profile.FromDefaultChain(e.getenv), client.WithRegion(f.region)}
+	auth, err := f.auth(e)
+	if err != nil {
+		return nil, err
+	}
+	opts := []client.Option{auth, client.WithRegion(f.regionOf(e))}
 	if f.projectID != "" {
 		opts = append(opts, client.WithProjectID(f.projectID))
 	}
@@ -51,6 +115,9 @@ func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, erro
 	if f.endpointTemplate != "" {
 		opts = append(opts, client.WithEndpointTemplate(f.endpointTemplate))
 	}
+	if f.debug {
+		opts = append(opts, client.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
 	c, err := client.New(append(opts, e.clientOptions...)...)
 	if err != nil {
 		return nil, usageError{err}
@@ -58,12 +125,113 @@ func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, erro
 	ctx, cancel := f.withTimeout(ctx)
 	defer cancel()
 	if _, err := c.Credentials(ctx); err != nil {
-		return nil, asUsageError[*client.CredentialsError](err)
+		return nil, asUsageError[*client.CredentialsError](withCredentialsHint(err))
 	}
 	if _, err := c.Project(ctx); err != nil {
-		return nil, asUsageError[*client.DiscoveryError](err)
+		return nil, asUsageError[*client.DiscoveryError](asUsageError[*client.CredentialsError](err))
 	}
 	return c, nil
+}
+
+// auth is how the client proves who it is: no credentials with
+// --no-sign-request, an IAM token from --token-file or $DCSKIT_IAM_TOKEN,
+// else the official SDK's chain. The environment's project id and
+// endpoints apply in every case; its keys only to the chain, so that keys
+// set for other work do not get in the way of the other two.
+func (f *connFlags) auth(e *env) (client.Option, error) {
+	token, from, err := f.token(e)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case f.noSignRequest && f.tokenFile != "":
+		return nil, usageErrorf("--no-sign-request and --token-file exclude each other")
+	case f.noSignRequest:
+		return client.WithOptions(client.FromEnv(withoutKeys(e.getenv)), client.WithoutSigning()), nil
+	case token != "" && e.getenv(client.EnvAccessKey) != "":
+		return nil, usageErrorf("both an IAM token (%s) and %s are set: use one", from, client.EnvAccessKey)
+	case token != "":
+		return client.WithOptions(client.FromEnv(withoutKeys(e.getenv)), client.WithIAMToken(token)), nil
+	}
+	return profile.FromDefaultChain(e.getenv), nil
+}
+
+// maxTokenSize bounds a token file: IAM tokens are a few KiB.
+const maxTokenSize = 64 << 10
+
+// token is the IAM token of --token-file, else of $DCSKIT_IAM_TOKEN, and
+// where it comes from; "" if neither gives one.
+func (f *connFlags) token(e *env) (token, from string, err error) {
+	if f.tokenFile == "" {
+		return e.getenv(envToken), "$" + envToken, nil
+	}
+	token, err = readSecretFile(f.tokenFile, maxTokenSize)
+	if err != nil {
+		return "", "", usageErrorf("--token-file: %w", err)
+	}
+	return token, "--token-file", nil
+}
+
+// readSecretFile reads a secret of at most max bytes from path: its first
+// line, without surrounding space, as `echo secret > file` writes it.
+// Errors never quote the file's content.
+func readSecretFile(path string, max int64) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	// Bounded however the file is made: a pipe has no size to check.
+	data, err := io.ReadAll(io.LimitReader(fh, max+1))
+	if err != nil {
+		return "", err
+	}
+	if int64(len(data)) > max {
+		return "", fmt.Errorf("%s: larger than %d KiB", path, max>>10)
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	secret := strings.TrimSpace(first)
+	if secret == "" {
+		return "", fmt.Errorf("%s: its first line is empty", path)
+	}
+	return secret, nil
+}
+
+// withoutKeys is getenv with the SDK's key variables unset.
+func withoutKeys(getenv func(string) string) func(string) string {
+	return func(k string) string {
+		switch k {
+		case client.EnvAccessKey, client.EnvSecretKey, client.EnvSecurityToken:
+			return ""
+		}
+		return getenv(k)
+	}
+}
+
+// withCredentialsHint adds, to an error that no source had credentials,
+// the two ways of calling without keys.
+func withCredentialsHint(err error) error {
+	ce, ok := errors.AsType[*client.CredentialsError](err)
+	if !ok {
+		return err
+	}
+	for _, tried := range ce.Tried {
+		if !errors.Is(tried, client.ErrNoCredentials) {
+			return err // a source is set up but broken: that is the news
+		}
+	}
+	return fmt.Errorf("%w; or set %s to send an IAM token, or pass --no-sign-request to an endpoint that needs no credentials", err, envToken)
+}
+
+// regionOf is --region, else $DCSKIT_REGION, else client.DefaultRegion.
+func (f *connFlags) regionOf(e *env) string {
+	if f.region != "" {
+		return f.region
+	}
+	if r := e.getenv(envRegion); r != "" {
+		return r
+	}
+	return client.DefaultRegion
 }
 
 // asUsageError makes err a usage error if it is an E.
@@ -80,4 +248,39 @@ func (f *connFlags) withTimeout(ctx context.Context) (context.Context, context.C
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, f.timeout)
+}
+
+// regions are the regions of DCS that the official Go SDK lists
+// (services/dcs/v2/region), one a line after a comment:
+// interop/regions_test.go holds the two together.
+//
+//go:embed regions.txt
+var regions string
+
+// completeRegion offers the SDK's DCS regions for --region.
+func completeRegion(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	for line := range strings.Lines(regions) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// addOutputFlag registers -o/--output, with the completion of its
+// formats, the first of which is the default.
+func addOutputFlag(cmd *cobra.Command, output *string, formats ...string) {
+	cmd.Flags().StringVarP(output, "output", "o", formats[0], "output format: "+strings.Join(formats, ", "))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// checkOutput refuses a format that is not one of formats.
+func checkOutput(output string, formats ...string) error {
+	for _, f := range formats {
+		if output == f {
+			return nil
+		}
+	}
+	return usageErrorf("unknown output %q: want %s", output, strings.Join(formats, ", "))
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,7 +23,7 @@ func newExporterCmd(e *env) *cobra.Command {
 /healthz for liveness checks.
 
 huaweicloud_dcs_instances{project_id,engine,status} is one gauge per engine
-and status, zeros included (failed creations counted). When a call to the
+and status, zeros included. When a call to the
 API fails, the gauges keep their last good values and
 huaweicloud_dcs_scrape_success drops to 0; the error goes to the log on
 stderr. --min-interval reuses an answer for that long, and concurrent
@@ -35,8 +34,12 @@ API is slower, with the last good values and scrape_success 0, and the call
 is cancelled once no scrape waits for it.
 
 The first line on stdout is the metrics URL. SIGINT or SIGTERM answers the
-scrapes in flight at once and exits 0.`,
-		Example: `  dcskit exporter --project-id 0a1b2c... --listen 127.0.0.1:9787
+scrapes in flight at once and exits 0.
+
+` + failedCreationsRule + `
+
+` + credentialsHelp,
+		Example: `  dcskit exporter --project-id 0a1b2c3d4e5f --listen 127.0.0.1:9787
   curl -s 127.0.0.1:9787/metrics | grep huaweicloud_dcs_instances`,
 		Args: noArgs,
 	}
@@ -71,7 +74,7 @@ scrapes in flight at once and exits 0.`,
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", listen)
+		ln, err := e.listen(listen)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", listen, err)
 		}

@@ -35,8 +35,15 @@ type fakeDCS struct {
 
 func startFake(t *testing.T, fixture string) *fakeDCS {
 	t.Helper()
+	return startFakeWith(t, server.Options{AccessKey: testAK, SecretKey: testSK}, fixture)
+}
+
+// startFakeWith is startFake with the credentials of opts, or none.
+func startFakeWith(t *testing.T, opts server.Options, fixture string) *fakeDCS {
+	t.Helper()
 	f := &fakeDCS{clock: server.NewManualClock(epoch)}
-	s, err := server.New(server.Options{AccessKey: testAK, SecretKey: testSK, Clock: f.clock})
+	opts.Clock = f.clock
+	s, err := server.New(opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) }) // stops the fake's timer
 	f.Server = s

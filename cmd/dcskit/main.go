@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -64,10 +65,21 @@ type env struct {
 	stderr io.Writer
 
 	// Tests set these; nil is the real thing.
-	clock         waitClock         // the time wait polls and times out by
+	clock         waitClock         // the time wait polls and times out by, and serve's scheduled changes
 	clientOptions []client.Option   // added to every client a command builds
 	transport     http.RoundTripper // how proxy reaches its upstream
 	drain         time.Duration     // how long serve and exporter drain; 0: httpserve.DrainTimeout
+	// listenOn listens for serve, exporter and proxy; nil is
+	// net.Listen("tcp", addr).
+	listenOn func(addr string) (net.Listener, error)
+}
+
+// listen listens on the TCP address addr for a command that serves.
+func (e *env) listen(addr string) (net.Listener, error) {
+	if e.listenOn != nil {
+		return e.listenOn(addr)
+	}
+	return net.Listen("tcp", addr)
 }
 
 // run executes one dcskit command line. It never calls os.Exit, so tests

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"net"
 
 	"github.com/spf13/cobra"
 
@@ -49,7 +48,7 @@ saw any (so that it can wrap a CI job), 2 for a mistake in the command line.`,
 		if err != nil {
 			return usageError{err}
 		}
-		ln, err := net.Listen("tcp", listen)
+		ln, err := e.listen(listen)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", listen, err)
 		}

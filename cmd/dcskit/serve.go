@@ -19,6 +19,7 @@ import (
 func newServeCmd(e *env) *cobra.Command {
 	var (
 		addr, fixture, logLevel string
+		skFile, tokenFile       string
 		opts                    server.Options
 		projects                []string
 		allowRemote             bool
@@ -35,13 +36,21 @@ against the OpenAPI document.
                   "id": "optional", "name": "optional", "count": 1,
                   "becomes": {"status": "RUNNING", "after": "30s"}}]}
 "becomes" (optional) changes the status when "after" has passed.
---ak with --sk requires AK/SK (SDK-HMAC-SHA256) signatures; --token requires
-X-Auth-Token; with both, either is accepted. The admin API under /_fake/
-(reset, instances, projects, faults, requests, healthz; see
-openapi/admin.yaml) changes the fake while it runs. Requests from this
-machine need no credentials; with --ak/--sk or --token, requests from
-other hosts (see --allow-remote) need the same credentials as the DCS API
-(all but /_fake/healthz).
+
+--ak with a secret key requires AK/SK (SDK-HMAC-SHA256) signatures; a token
+requires X-Auth-Token; with both, either is accepted. The secret key comes
+from $` + envServeSK + ` or --sk-file, the token from $` + envServeToken + ` or
+--token-file: --sk and --token work too, but any user of the machine can
+read them in the process list. Without credentials the fake takes every
+request, and 'dcskit status --no-sign-request' asks it.
+
+The admin API under /_fake/ (reset, instances, projects, faults, requests,
+healthz, and the fake's own OpenAPI documents under /_fake/openapi/; see
+openapi/admin.yaml) changes the fake while it runs. It takes JSON bodies
+with Content-Type application/json, none, or what curl -d sends. Requests
+from this machine need no credentials; with credentials, requests from
+other hosts (see --allow-remote) need the same as the DCS API (all but
+/_fake/healthz).
 
 It also serves IAM's project listings (GET /v3/projects?name=<region>, GET
 /v3/auth/projects), with which clients find a project id, from --project,
@@ -63,16 +72,20 @@ request, with the reason of a refused signature; --log-level debug adds the
 canonical request and string to sign the fake expected, to debug a signer.
 SIGINT or SIGTERM drains requests in flight for up to 5s and exits 0;
 requests still running then are cut off, and it exits 1 saying how many.`,
-		Example: `  dcskit serve --addr 127.0.0.1:0 --fixture instances.json --ak AK --sk SK
-  curl -s -X POST localhost:8080/_fake/faults -d '{"status":503,"times":2}'`,
+		Example: `  dcskit serve --addr 127.0.0.1:8080
+  curl -s -X POST localhost:8080/_fake/instances -d '{"instances": [{"project_id": "p1", "engine": "Redis", "status": "CREATING", "becomes": {"status": "RUNNING", "after": "30s"}}]}'
+  curl -s -X POST localhost:8080/_fake/faults -d '{"status": 503, "times": 2}'
+  dcskit status --endpoint http://127.0.0.1:8080 --project-id p1 --no-sign-request`,
 		Args: noArgs,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on; port 0 picks a free one")
 	fs.StringVar(&fixture, "fixture", "", "JSON `file` of instances to serve")
-	fs.StringVar(&opts.AccessKey, "ak", "", "require AK/SK signatures with this access key (needs --sk)")
-	fs.StringVar(&opts.SecretKey, "sk", "", "the secret key of --ak")
-	fs.StringVar(&opts.Token, "token", "", "require X-Auth-Token to equal this token")
+	fs.StringVar(&opts.AccessKey, "ak", "", "require AK/SK signatures with this access key (needs a secret key: $"+envServeSK+" or --sk-file)")
+	fs.StringVar(&opts.SecretKey, "sk", "", "the secret key of --ak, visible in the process list (default $"+envServeSK+")")
+	fs.StringVar(&skFile, "sk-file", "", "read the secret key of --ak from this `file`")
+	fs.StringVar(&opts.Token, "token", "", "require X-Auth-Token to equal this token, visible in the process list (default $"+envServeToken+")")
+	fs.StringVar(&tokenFile, "token-file", "", "read the token that X-Auth-Token must equal from this `file`")
 	fs.BoolVar(&opts.DisableValidation, "disable-validation", false, "do not check requests against the OpenAPI document")
 	fs.StringArrayVar(&projects, "project", nil, "`ID=REGION`: a project that IAM lists, named after its region (repeatable)")
 	fs.IntVar(&opts.JournalSize, "journal-size", server.DefaultJournalSize, fmt.Sprintf("requests the journal keeps, at most %d; negative: none", server.MaxJournalSize))
@@ -80,8 +93,15 @@ requests still running then are cut off, and it exits 1 saying how many.`,
 	fs.BoolVar(&allowRemote, "allow-remote", false, "listen on a non-loopback --addr, reachable from other hosts")
 	fs.IntVar(&opts.MaxInstances, "max-instances", server.DefaultMaxInstances, "hold at most this many instances")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var err error
+		if opts.SecretKey, err = secretOption(e, opts.SecretKey, "--sk", skFile, "--sk-file", envServeSK); err != nil {
+			return err
+		}
+		if opts.Token, err = secretOption(e, opts.Token, "--token", tokenFile, "--token-file", envServeToken); err != nil {
+			return err
+		}
 		if (opts.AccessKey == "") != (opts.SecretKey == "") {
-			return usageErrorf("--ak and --sk must be given together")
+			return usageErrorf("--ak and a secret key ($%s, --sk-file or --sk) must be given together", envServeSK)
 		}
 		for _, p := range projects {
 			id, region, ok := strings.Cut(p, "=")
@@ -118,6 +138,11 @@ requests still running then are cut off, and it exits 1 saying how many.`,
 			defer debug.SetMemoryLimit(debug.SetMemoryLimit(memoryLimit(opts.MaxInstances)))
 		}
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+		if e.clock != nil {
+			// A test's time, so that wait, on the same clock, sees the
+			// fixture's scheduled changes without waiting for them.
+			opts.Clock = e.clock
+		}
 		s, err := server.New(opts)
 		if err != nil {
 			return asUsageError[*server.InvalidError](err)
@@ -127,7 +152,7 @@ requests still running then are cut off, and it exits 1 saying how many.`,
 				return usageError{err}
 			}
 		}
-		ln, err := net.Listen("tcp", addr)
+		ln, err := e.listen(addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", addr, err)
 		}
@@ -136,6 +161,34 @@ requests still running then are cut off, and it exits 1 saying how many.`,
 		return httpserve.Run(cmd.Context(), httpserve.New(s.Handler(), opts.Logger), s.Listener(ln), e.drainTimeout(), opts.Logger)
 	}
 	return cmd
+}
+
+// The environment variables of serve's secrets, so that they need not be
+// flags, which every user of the machine can read in the process list.
+const (
+	envServeSK    = "DCSKIT_SERVE_SK"
+	envServeToken = "DCSKIT_SERVE_TOKEN"
+)
+
+// maxSecretFile bounds a secret key or token file.
+const maxSecretFile = 64 << 10
+
+// secretOption is a secret of serve: the flag's value, else the file's
+// first line, else the environment variable's value.
+func secretOption(e *env, value, flag, file, fileFlag, envVar string) (string, error) {
+	switch {
+	case value != "" && file != "":
+		return "", usageErrorf("%s and %s exclude each other", flag, fileFlag)
+	case value != "":
+		return value, nil
+	case file != "":
+		secret, err := readSecretFile(file, maxSecretFile)
+		if err != nil {
+			return "", usageErrorf("%s: %w", fileFlag, err)
+		}
+		return secret, nil
+	}
+	return e.getenv(envVar), nil
 }
 
 // memoryLimit is the soft memory limit of `dcskit serve` for at most

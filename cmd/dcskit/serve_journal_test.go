@@ -48,7 +48,7 @@ func TestServeJournalAndSignatureDiagnosis(t *testing.T) {
 
 	r := s.stop()
 	assert.Equal(t, 0, r.code, "stderr: %s", r.stderr)
-	assert.Contains(t, r.stderr, "error=\"verify aksk signature fail: signer: signature mismatch\"")
+	assert.Contains(t, r.stderr, "error=\"verify aksk signature fail: signature mismatch\"")
 	assert.Contains(t, r.stderr, "canonical_request=", "--log-level debug shows what the fake expected")
 	assert.Contains(t, r.stderr, "request_id="+last.RequestId)
 	for _, secret := range []string{sk, signature} {

@@ -18,6 +18,7 @@ import (
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
+	"github.com/dcskit/dcskit/openapi"
 	"github.com/dcskit/dcskit/signer"
 )
 
@@ -156,4 +157,15 @@ func TestServeProjectsForDiscovery(t *testing.T) {
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
 	assert.EqualValues(t, 16, got["running_count"], "the fixture's project")
+}
+
+// admin.yaml's server is where dcskit serve listens by default.
+func TestAdminServerIsServesDefault(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi.LoadAdmin(t.Context())
+	require.NoError(t, err)
+	require.Len(t, doc.Servers, 1)
+	v := doc.Servers[0].Variables
+	addr := newServeCmd(&env{getenv: mapEnv(nil)}).Flags().Lookup("addr").DefValue
+	assert.Equal(t, addr, v["host"].Default+":"+v["port"].Default)
 }

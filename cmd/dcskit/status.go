@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/spf13/cobra"
 
 	"github.com/dcskit/dcskit/client"
@@ -20,43 +24,44 @@ func newStatusCmd(e *env) *cobra.Command {
 		includeFailure, all bool
 		output              string
 	)
+	formats := []string{"table", "json", "fixture"}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Print how many DCS instances are in each status",
 		Long: `Print how many of the project's DCS instances are in each status, per
 engine and in total, from the ListNumberOfInstancesInDifferentStatus API.
 
-Credentials come from where the official SDK finds them, in its order: the
-environment (HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, plus
-HUAWEICLOUD_SDK_SECURITY_TOKEN for temporary credentials), the profile file
-(HUAWEICLOUD_SDK_CREDENTIALS_FILE or ~/.huaweicloud/credentials, section
-[basic]), then the ECS metadata service. The project is --project-id,
-HUAWEICLOUD_SDK_PROJECT_ID or the profile's project_id; without one, the
-region's project is found through IAM (HUAWEICLOUD_SDK_IAM_ENDPOINT). The
-endpoint override is HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
+` + failedCreationsRule + `
+--include-failure=false asks without them, as the API does by default:
+their count is then shown as not requested, "-" in the table and null in
+JSON, never as 0.
 
--o fixture writes the answer as a fixture for 'dcskit serve --fixture' (and
-server.LoadFixture): one count-based entry per engine and status with
-instances, asked with include_failure=true so that failed creations are
-kept. A fake loaded from it answers this project's counts as they were.
+-o json prints the API's own fields. -o fixture writes the answer as a
+fixture for 'dcskit serve --fixture' (and server.LoadFixture): one
+count-based entry per engine and status with instances. A fake loaded from
+it answers this project's counts as they were.
+
+` + credentialsHelp + `
 
 Exit status: 0 on success, 1 when the API or the network fails, 2 for a
 mistake in the command line or the configuration.`,
-		Example: `  export HUAWEICLOUD_SDK_AK=... HUAWEICLOUD_SDK_SK=...
-  dcskit status --project-id 0a1b2c... --region ap-southeast-1
-  dcskit status --include-failure --all
+		Example: `  dcskit status --project-id 0a1b2c3d4e5f --region ap-southeast-1
+  dcskit status --all
   dcskit status -o json | jq .running_count
   dcskit status --region ap-southeast-1 -o fixture`,
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd, 30*time.Second)
 	fs := cmd.Flags()
-	fs.BoolVar(&includeFailure, "include-failure", false, "count instances whose creation failed")
+	fs.BoolVar(&includeFailure, "include-failure", true, "count instances whose creation failed (false: show their count as not requested)")
 	fs.BoolVar(&all, "all", false, "show every status, also those with no instances")
-	fs.StringVarP(&output, "output", "o", "table", "output format: table, json (the API's own fields) or fixture (for serve --fixture)")
+	addOutputFlag(cmd, &output, formats...)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if output != "table" && output != "json" && output != "fixture" {
-			return usageErrorf("unknown output %q: want table, json or fixture", output)
+		if err := checkOutput(output, formats...); err != nil {
+			return err
+		}
+		if output == "fixture" && !includeFailure {
+			return usageErrorf("-o fixture keeps failed creations: drop --include-failure=false")
 		}
 		c, err := conn.newClient(cmd.Context(), e)
 		if err != nil {
@@ -65,8 +70,11 @@ mistake in the command line or the configuration.`,
 		ctx, cancel := conn.withTimeout(cmd.Context())
 		defer cancel()
 		var opts []client.StatusOption
-		if includeFailure || output == "fixture" {
+		var notRequested []dcs.Status
+		if includeFailure {
 			opts = append(opts, client.IncludeFailure())
+		} else {
+			notRequested = append(notRequested, dcs.CreateFailed)
 		}
 		st, err := c.InstanceStatus(ctx, opts...)
 		if err != nil {
@@ -74,7 +82,7 @@ mistake in the command line or the configuration.`,
 		}
 		switch output {
 		case "json":
-			return writeJSON(e.stdout, st)
+			return writeCountsJSON(e.stdout, st, notRequested)
 		case "fixture":
 			fx, err := server.CountsFixture(c.ProjectID(), st.Counts)
 			if err != nil {
@@ -82,7 +90,7 @@ mistake in the command line or the configuration.`,
 			}
 			return writeJSON(e.stdout, fx)
 		}
-		return writeTable(e.stdout, st.Counts, all)
+		return writeTable(e.stdout, st.Counts, all, notRequested...)
 	}
 	return cmd
 }
@@ -94,9 +102,72 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// writeCountsJSON prints st as the API's JSON, indented, with the
+// counters of the statuses in notRequested as null: a count that was not
+// asked for is not 0.
+func writeCountsJSON(w io.Writer, st client.Status, notRequested []dcs.Status) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, s := range notRequested {
+		names = append(names, s.Counter())
+	}
+	if len(names) > 0 {
+		if data, err = nullFields(data, names); err != nil {
+			return err
+		}
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, data, "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = out.WriteTo(w)
+	return err
+}
+
+// nullFields copies the JSON in data, keeping the order of its members,
+// with the value of every member named in names, at any depth, replaced
+// by null.
+func nullFields(data []byte, names []string) ([]byte, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	var out bytes.Buffer
+	enc := jsontext.NewEncoder(&out)
+	for {
+		tok, err := dec.ReadToken()
+		if errors.Is(err, io.EOF) {
+			return out.Bytes(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		// In an object, names and values alternate: a string read as
+		// its odd token is a name.
+		kind, length := dec.StackIndex(dec.StackDepth())
+		isName := tok.Kind() == '"' && kind == '{' && length%2 == 1
+		if err := enc.WriteToken(tok); err != nil {
+			return nil, err
+		}
+		if isName && slices.Contains(names, tok.String()) {
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+			if err := enc.WriteToken(jsontext.Null); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// notRequestedCell is how the table shows a count that was not asked for.
+const notRequestedCell = "-"
+
 // writeTable prints one row per status with the counts per engine and in
-// total. Rows that are zero everywhere are left out unless all is set.
-func writeTable(w io.Writer, c dcs.Counts, all bool) error {
+// total. Rows that are zero everywhere are left out unless all is set;
+// the counts of the statuses in notRequested show as notRequestedCell.
+func writeTable(w io.Writer, c dcs.Counts, all bool, notRequested ...dcs.Status) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	engines := dcs.Engines()
 	fmt.Fprint(tw, "STATUS")
@@ -119,6 +190,10 @@ func writeTable(w io.Writer, c dcs.Counts, all bool) error {
 		}
 		fmt.Fprint(tw, s)
 		for _, n := range row {
+			if slices.Contains(notRequested, s) {
+				fmt.Fprint(tw, "\t"+notRequestedCell)
+				continue
+			}
 			fmt.Fprintf(tw, "\t%d", n)
 		}
 		fmt.Fprintln(tw)

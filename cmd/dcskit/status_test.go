@@ -80,7 +80,7 @@ func rows(out string) [][]string {
 func TestStatusTable(t *testing.T) {
 	t.Parallel()
 	srv, last := fakeAPI(t, 200, seedBody(t))
-	r := runCLI(t, nil, credsEnv(), "status", "--endpoint", srv.URL, "--project-id", "p1", "--include-failure")
+	r := runCLI(t, nil, credsEnv(), "status", "--endpoint", srv.URL, "--project-id", "p1")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stderr)
 	assert.Equal(t, [][]string{
@@ -97,8 +97,40 @@ func TestStatusTable(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Len(t, rows(r.stdout), 1+len(dcs.Statuses()))
 	assert.Contains(t, rows(r.stdout), []string{"PAYING", "0", "0", "0"})
+	assert.Contains(t, rows(r.stdout), []string{"CREATEFAILED", "22", "22", "44"})
 	assert.Equal(t, "/v2/p2/instances/status", last().URL.Path)
+	assert.Equal(t, "true", last().URL.Query().Get("include_failure"), "status, wait and exporter all count failed creations")
+}
+
+// A count that was not asked for shows as not requested, never as 0.
+func TestStatusNotRequestedIsNotZero(t *testing.T) {
+	t.Parallel()
+	srv, last := fakeAPI(t, 200, seedBody(t))
+	args := []string{"status", "--endpoint", srv.URL, "--project-id", "p1", "--include-failure=false"}
+	r := runCLI(t, nil, credsEnv(), append(args, "--all")...)
+	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, last().URL.RawQuery)
+	assert.Contains(t, rows(r.stdout), []string{"CREATEFAILED", "-", "-", "-"})
+	assert.Contains(t, rows(r.stdout), []string{"RUNNING", "8", "8", "16"})
+
+	r = runCLI(t, nil, credsEnv(), append(args, "-o", "json")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	require.Contains(t, got, "createfailed_count")
+	assert.Nil(t, got["createfailed_count"])
+	for _, e := range dcs.Engines() {
+		engine := got[e.Key()].(map[string]any)
+		require.Contains(t, engine, "createfailed_count")
+		assert.Nil(t, engine["createfailed_count"], e)
+		assert.EqualValues(t, 8, engine["running_count"], e)
+	}
+	assert.EqualValues(t, 16, got["running_count"])
+	assert.Less(t, strings.Index(r.stdout, `"paying_count"`), strings.Index(r.stdout, `"running_count"`), "the API's order")
+
+	r = runCLI(t, nil, credsEnv(), append(args, "-o", "fixture")...)
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "-o fixture keeps failed creations")
 }
 
 func TestStatusJSON(t *testing.T) {
@@ -175,6 +207,7 @@ func TestStatusErrors(t *testing.T) {
 			}
 			assert.NotContains(t, r.stderr, testSK)
 			assert.NotContains(t, r.stderr, "goroutine", "no stack trace")
+			assert.NotRegexp(t, `\b(client|signer|server|profile|instance status): `, r.stderr, "no package names")
 			assert.Equal(t, 1, strings.Count(r.stderr, "dcskit: "), "one error line: %s", r.stderr)
 		})
 	}

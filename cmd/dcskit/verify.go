@@ -14,6 +14,7 @@ var errNotConformant = errors.New("the endpoint does not answer as the spec says
 
 func newVerifyCmd(e *env) *cobra.Command {
 	var output string
+	formats := []string{"text", "json"}
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check that an endpoint answers as the spec says",
@@ -31,6 +32,11 @@ signature gets the API gateway's 401 (APIGW.xxxx, with request_id). Fields
 the spec does not know, which other API versions send, are notes, not
 errors.
 
+With --no-sign-request there is no signature to spoil, and the last check
+is a note.
+
+` + credentialsHelp + `
+
 Exit status: 0 when the endpoint is conformant, 1 when a check failed, 2
 for a mistake in the command line or the configuration.`,
 		Example: `  dcskit verify --region ap-southeast-1
@@ -38,10 +44,10 @@ for a mistake in the command line or the configuration.`,
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd, time.Minute)
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json ({\"findings\": [...]})")
+	addOutputFlag(cmd, &output, formats...)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if output != "text" && output != "json" {
-			return usageErrorf("unknown output %q: want text or json", output)
+		if err := checkOutput(output, formats...); err != nil {
+			return err
 		}
 		c, err := conn.newClient(cmd.Context(), e)
 		if err != nil {

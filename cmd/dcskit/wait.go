@@ -26,7 +26,9 @@ func newWaitCmd(e *env) *cobra.Command {
 		interval    time.Duration
 		until       []string
 		failOnError bool
+		output      string
 	)
+	formats := []string{"table", "json"}
 	cmd := &cobra.Command{
 		Use:   "wait",
 		Short: "Wait until no DCS instance is still changing",
@@ -35,18 +37,23 @@ func newWaitCmd(e *env) *cobra.Command {
 paying, freezing), or until every --until condition holds.
 
 A condition compares a counter with a number: running_count>=16,
-creating_count==0, or one engine's counter: redis.error_count==0.
-Instances whose creation failed are counted (include_failure=true).
+creating_count==0, or one engine's counter: redis.error_count==0. A status
+name serves as well as its counter: RUNNING>=16, running>=16.
+
+` + failedCreationsRule + `
 
 Progress goes to stderr: one line rewritten in place on a terminal, one
-timestamped line per poll otherwise. The final counts go to stdout.
+timestamped line per poll otherwise. The final counts go to stdout, as
+'dcskit status' prints them (-o json: the API's own fields).
+
+` + credentialsHelp + `
 
 Exit status: 0 when settled, 1 on timeout (with the last counts), on
 --fail-on-error, or when the API rejects the request; 2 for a mistake in
 the command line or the configuration.`,
-		Example: `  dcskit wait --project-id 0a1b2c...
+		Example: `  dcskit wait --project-id 0a1b2c3d4e5f
   dcskit wait --until 'running_count>=16' --until 'creating_count==0' --interval 30s --timeout 1h
-  dcskit wait --fail-on-error`,
+  dcskit wait --fail-on-error -o json`,
 		Args: noArgs,
 	}
 	conn := addConnFlags(cmd, 30*time.Minute)
@@ -54,8 +61,12 @@ the command line or the configuration.`,
 	fs.DurationVar(&interval, "interval", 10*time.Second, "time between polls")
 	fs.StringArrayVar(&until, "until", nil, "condition that must hold, e.g. 'running_count>=16' (quote it; repeatable; all must hold)")
 	fs.BoolVar(&failOnError, "fail-on-error", false, "exit 1 as soon as error_count or createfailed_count is above 0")
+	addOutputFlag(cmd, &output, formats...)
 	_ = cmd.RegisterFlagCompletionFunc("until", completeCondition)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := checkOutput(output, formats...); err != nil {
+			return err
+		}
 		if interval <= 0 {
 			return usageErrorf("--interval must be positive, got %s", interval)
 		}
@@ -109,6 +120,9 @@ the command line or the configuration.`,
 		}
 		if err != nil {
 			return err
+		}
+		if output == "json" {
+			return writeCountsJSON(e.stdout, client.Status{Counts: counts}, nil)
 		}
 		return writeTable(e.stdout, counts, false)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,45 @@ func TestWaitSettles(t *testing.T) {
 	assert.Equal(t, rolloutPolls, lines(r.stderr))
 	assert.Equal(t, int32(6), f.queries.Load())
 	assert.Equal(t, epoch.Add(50*time.Second), f.clock.Now(), "no sleep after the last poll")
+}
+
+// -o json prints the final counts as status -o json does.
+func TestWaitJSON(t *testing.T) {
+	t.Parallel()
+	f := startFake(t, rollout)
+	r := runEnv(t, nil, f.env(credsEnv()), waitArgs(f, "-o", "json")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.EqualValues(t, 18, got["running_count"])
+	assert.EqualValues(t, 8, got["memcached"].(map[string]any)["running_count"])
+	assert.EqualValues(t, 0, got["createfailed_count"], "asked for, so a number")
+	assert.Equal(t, rolloutPolls, lines(r.stderr))
+
+	r = runEnv(t, nil, f.env(credsEnv()), waitArgs(f, "-o", "yaml")...)
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, `unknown output "yaml": want table, json`)
+}
+
+// --timeout bounds the whole command, but one call of the exporter, and
+// each --help says which.
+func TestTimeoutHelpSaysWhatItBounds(t *testing.T) {
+	t.Parallel()
+	for command, want := range map[string]string{
+		"status":   "limit for the whole command, retries included (0: none)",
+		"wait":     "limit for the whole command, retries included (0: none)",
+		"verify":   "limit for the whole command, retries included (0: none)",
+		"exporter": "bound on one API call, retries included (0: 1m)",
+	} {
+		r := runCLI(t, nil, nil, command, "--help")
+		require.Equal(t, 0, r.code)
+		assert.Regexp(t, `--timeout duration +`+regexp.QuoteMeta(want), r.stdout, command)
+		assert.Contains(t, r.stdout, "--no-sign-request", command)
+		assert.Contains(t, r.stdout, "DCSKIT_IAM_TOKEN", command)
+		if command != "verify" {
+			assert.Contains(t, r.stdout, "Failed creations (CREATEFAILED) are counted", command)
+		}
+	}
 }
 
 func TestWaitTimesOut(t *testing.T) {

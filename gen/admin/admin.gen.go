@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -48,6 +49,27 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDocumentParamsDocument.
+const (
+	AdminYaml GetDocumentParamsDocument = "admin.yaml"
+	DcsYaml   GetDocumentParamsDocument = "dcs.yaml"
+	IamYaml   GetDocumentParamsDocument = "iam.yaml"
+)
+
+// Valid indicates whether the value is a known member of the GetDocumentParamsDocument enum.
+func (e GetDocumentParamsDocument) Valid() bool {
+	switch e {
+	case AdminYaml:
+		return true
+	case DcsYaml:
+		return true
+	case IamYaml:
 		return true
 	default:
 		return false
@@ -369,9 +391,43 @@ type Transition struct {
 	Then *Transition `json:"then,omitempty"`
 }
 
+// UpdateResult defines model for UpdateResult.
+type UpdateResult struct {
+	// Changed How many instances matched the filters, and were changed.
+	Changed int `json:"changed"`
+}
+
+// BadRequest The same body as dcs.yaml's ErrorResponse (a test pins them
+// together): the fake answers every error alike.
+type BadRequest = ErrorResponse
+
+// Conflict The same body as dcs.yaml's ErrorResponse (a test pins them
+// together): the fake answers every error alike.
+type Conflict = ErrorResponse
+
 // Error The same body as dcs.yaml's ErrorResponse (a test pins them
 // together): the fake answers every error alike.
 type Error = ErrorResponse
+
+// Forbidden The same body as dcs.yaml's ErrorResponse (a test pins them
+// together): the fake answers every error alike.
+type Forbidden = ErrorResponse
+
+// InternalError The same body as dcs.yaml's ErrorResponse (a test pins them
+// together): the fake answers every error alike.
+type InternalError = ErrorResponse
+
+// NoSuchInstance The same body as dcs.yaml's ErrorResponse (a test pins them
+// together): the fake answers every error alike.
+type NoSuchInstance = ErrorResponse
+
+// PayloadTooLarge The same body as dcs.yaml's ErrorResponse (a test pins them
+// together): the fake answers every error alike.
+type PayloadTooLarge = ErrorResponse
+
+// UnsupportedMediaType The same body as dcs.yaml's ErrorResponse (a test pins them
+// together): the fake answers every error alike.
+type UnsupportedMediaType = ErrorResponse
 
 // ListInstancesParams defines parameters for ListInstances.
 type ListInstancesParams struct {
@@ -385,6 +441,21 @@ type ListInstancesParams struct {
 	// absent. Opaque, and valid until the next reset or replace.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// UpdateInstancesParams defines parameters for UpdateInstances.
+type UpdateInstancesParams struct {
+	// ProjectId Only this project's instances.
+	ProjectId *string `form:"project_id,omitempty" json:"project_id,omitempty"`
+
+	// Engine Only instances of this engine.
+	Engine *Engine `form:"engine,omitempty" json:"engine,omitempty"`
+
+	// Status Only instances in this status.
+	Status *Status `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// GetDocumentParamsDocument defines parameters for GetDocument.
+type GetDocumentParamsDocument string
 
 // ListRequestsParams defines parameters for ListRequests.
 type ListRequestsParams struct {
@@ -403,6 +474,9 @@ type ListRequestsParams struct {
 
 // InjectFaultJSONRequestBody defines body for InjectFault for application/json ContentType.
 type InjectFaultJSONRequestBody = Fault
+
+// UpdateInstancesJSONRequestBody defines body for UpdateInstances for application/json ContentType.
+type UpdateInstancesJSONRequestBody = InstanceUpdate
 
 // AddInstancesJSONRequestBody defines body for AddInstances for application/json ContentType.
 type AddInstancesJSONRequestBody = Fixture
@@ -430,6 +504,9 @@ type ServerInterface interface {
 	// ListInstances List instances, a page at a time
 	// (GET /_fake/instances)
 	ListInstances(w http.ResponseWriter, r *http.Request, params ListInstancesParams)
+	// UpdateInstances Change the status of every instance that matches, now or later
+	// (PATCH /_fake/instances)
+	UpdateInstances(w http.ResponseWriter, r *http.Request, params UpdateInstancesParams)
 	// AddInstances Add a fixture's instances
 	// (POST /_fake/instances)
 	AddInstances(w http.ResponseWriter, r *http.Request)
@@ -442,6 +519,9 @@ type ServerInterface interface {
 	// UpdateInstance Change an instance's status, now or later
 	// (PATCH /_fake/instances/{id})
 	UpdateInstance(w http.ResponseWriter, r *http.Request, id InstanceID)
+	// GetDocument One of the fake's OpenAPI documents
+	// (GET /_fake/openapi/{document})
+	GetDocument(w http.ResponseWriter, r *http.Request, document GetDocumentParamsDocument)
 	// ListProjects List the projects the fake's IAM serves
 	// (GET /_fake/projects)
 	ListProjects(w http.ResponseWriter, r *http.Request)
@@ -569,6 +649,65 @@ func (siw *ServerInterfaceWrapper) ListInstances(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// UpdateInstances operation middleware
+func (siw *ServerInterfaceWrapper) UpdateInstances(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateInstancesParams
+
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", r.URL.Query(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "project_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "project_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "engine" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "engine", r.URL.Query(), &params.Engine, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "engine"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "engine", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateInstances(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // AddInstances operation middleware
 func (siw *ServerInterfaceWrapper) AddInstances(w http.ResponseWriter, r *http.Request) {
 
@@ -640,6 +779,32 @@ func (siw *ServerInterfaceWrapper) UpdateInstance(w http.ResponseWriter, r *http
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.UpdateInstance(w, r, id)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDocument operation middleware
+func (siw *ServerInterfaceWrapper) GetDocument(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "document" -------------
+	var document GetDocumentParamsDocument
+
+	err = runtime.BindStyledParameterWithOptions("simple", "document", r.PathValue("document"), &document, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "document", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDocument(w, r, document)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -900,6 +1065,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/healthz", wrapper.Healthz)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/_fake/reset", wrapper.Reset)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/instances", wrapper.ListInstances)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/_fake/instances", wrapper.UpdateInstances)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/_fake/instances", wrapper.AddInstances)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/_fake/instances", wrapper.ReplaceInstances)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/_fake/instances/{id}", wrapper.DeleteInstance)
@@ -908,13 +1074,28 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/_fake/faults", wrapper.InjectFault)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/projects", wrapper.ListProjects)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/_fake/projects", wrapper.ReplaceProjects)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/openapi/{document}", wrapper.GetDocument)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/_fake/requests", wrapper.ClearRequests)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/requests", wrapper.ListRequests)
 
 	return m
 }
 
+type BadRequestJSONResponse ErrorResponse
+
+type ConflictJSONResponse ErrorResponse
+
 type ErrorJSONResponse ErrorResponse
+
+type ForbiddenJSONResponse ErrorResponse
+
+type InternalErrorJSONResponse ErrorResponse
+
+type NoSuchInstanceJSONResponse ErrorResponse
+
+type PayloadTooLargeJSONResponse ErrorResponse
+
+type UnsupportedMediaTypeJSONResponse ErrorResponse
 
 type ClearFaultsRequestObject struct {
 }
@@ -929,6 +1110,34 @@ type ClearFaults204Response struct {
 func (response ClearFaults204Response) VisitClearFaultsResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type ClearFaults403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ClearFaults403JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ClearFaults500JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type ClearFaultsdefaultJSONResponse struct {
@@ -962,6 +1171,78 @@ type InjectFault204Response struct {
 func (response InjectFault204Response) VisitInjectFaultResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type InjectFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response InjectFault400JSONResponse) VisitInjectFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectFault403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response InjectFault403JSONResponse) VisitInjectFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response InjectFault413JSONResponse) VisitInjectFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectFault415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response InjectFault415JSONResponse) VisitInjectFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response InjectFault500JSONResponse) VisitInjectFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type InjectFaultdefaultJSONResponse struct {
@@ -998,6 +1279,20 @@ func (response Healthz200JSONResponse) VisitHealthzResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Healthz500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Healthz500JSONResponse) VisitHealthzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1041,12 +1336,166 @@ func (response ListInstances200JSONResponse) VisitListInstancesResponse(w http.R
 	return err
 }
 
+type ListInstances400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListInstances400JSONResponse) VisitListInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInstances403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListInstances403JSONResponse) VisitListInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInstances500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListInstances500JSONResponse) VisitListInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInstancesdefaultJSONResponse struct {
 	Body       ErrorResponse
 	StatusCode int
 }
 
 func (response ListInstancesdefaultJSONResponse) VisitListInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstancesRequestObject struct {
+	Params UpdateInstancesParams
+	Body   *UpdateInstancesJSONRequestBody
+}
+
+type UpdateInstancesResponseObject interface {
+	VisitUpdateInstancesResponse(w http.ResponseWriter) error
+}
+
+type UpdateInstances200JSONResponse UpdateResult
+
+func (response UpdateInstances200JSONResponse) VisitUpdateInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstances400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateInstances400JSONResponse) VisitUpdateInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstances403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateInstances403JSONResponse) VisitUpdateInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstances413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateInstances413JSONResponse) VisitUpdateInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstances415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateInstances415JSONResponse) VisitUpdateInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstances500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateInstances500JSONResponse) VisitUpdateInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstancesdefaultJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response UpdateInstancesdefaultJSONResponse) VisitUpdateInstancesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1076,6 +1525,92 @@ func (response AddInstances200JSONResponse) VisitAddInstancesResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddInstances400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AddInstances400JSONResponse) VisitAddInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddInstances403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AddInstances403JSONResponse) VisitAddInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddInstances409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AddInstances409JSONResponse) VisitAddInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddInstances413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AddInstances413JSONResponse) VisitAddInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddInstances415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AddInstances415JSONResponse) VisitAddInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddInstances500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AddInstances500JSONResponse) VisitAddInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1119,6 +1654,92 @@ func (response ReplaceInstances200JSONResponse) VisitReplaceInstancesResponse(w 
 	return err
 }
 
+type ReplaceInstances400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReplaceInstances400JSONResponse) VisitReplaceInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceInstances403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReplaceInstances403JSONResponse) VisitReplaceInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceInstances409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ReplaceInstances409JSONResponse) VisitReplaceInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceInstances413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ReplaceInstances413JSONResponse) VisitReplaceInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceInstances415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ReplaceInstances415JSONResponse) VisitReplaceInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceInstances500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ReplaceInstances500JSONResponse) VisitReplaceInstancesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReplaceInstancesdefaultJSONResponse struct {
 	Body       ErrorResponse
 	StatusCode int
@@ -1150,6 +1771,48 @@ type DeleteInstance204Response struct {
 func (response DeleteInstance204Response) VisitDeleteInstanceResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type DeleteInstance403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteInstance403JSONResponse) VisitDeleteInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteInstance404JSONResponse struct{ NoSuchInstanceJSONResponse }
+
+func (response DeleteInstance404JSONResponse) VisitDeleteInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteInstance500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteInstance500JSONResponse) VisitDeleteInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type DeleteInstancedefaultJSONResponse struct {
@@ -1192,12 +1855,185 @@ func (response UpdateInstance200JSONResponse) VisitUpdateInstanceResponse(w http
 	return err
 }
 
+type UpdateInstance400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateInstance400JSONResponse) VisitUpdateInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstance403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateInstance403JSONResponse) VisitUpdateInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstance404JSONResponse struct{ NoSuchInstanceJSONResponse }
+
+func (response UpdateInstance404JSONResponse) VisitUpdateInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstance413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateInstance413JSONResponse) VisitUpdateInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstance415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateInstance415JSONResponse) VisitUpdateInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInstance500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateInstance500JSONResponse) VisitUpdateInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateInstancedefaultJSONResponse struct {
 	Body       ErrorResponse
 	StatusCode int
 }
 
 func (response UpdateInstancedefaultJSONResponse) VisitUpdateInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocumentRequestObject struct {
+	Document GetDocumentParamsDocument `json:"document"`
+}
+
+type GetDocumentResponseObject interface {
+	VisitGetDocumentResponse(w http.ResponseWriter) error
+}
+
+type GetDocument200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetDocument200ApplicationyamlResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocument400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetDocument400JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocument403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetDocument403JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocument500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDocument500JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocumentdefaultJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response GetDocumentdefaultJSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1226,6 +2062,34 @@ func (response ListProjects200JSONResponse) VisitListProjectsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListProjects403JSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListProjects500JSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1269,6 +2133,78 @@ func (response ReplaceProjects200JSONResponse) VisitReplaceProjectsResponse(w ht
 	return err
 }
 
+type ReplaceProjects400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReplaceProjects400JSONResponse) VisitReplaceProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceProjects403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReplaceProjects403JSONResponse) VisitReplaceProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceProjects413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ReplaceProjects413JSONResponse) VisitReplaceProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceProjects415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ReplaceProjects415JSONResponse) VisitReplaceProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceProjects500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ReplaceProjects500JSONResponse) VisitReplaceProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReplaceProjectsdefaultJSONResponse struct {
 	Body       ErrorResponse
 	StatusCode int
@@ -1299,6 +2235,34 @@ type ClearRequests204Response struct {
 func (response ClearRequests204Response) VisitClearRequestsResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type ClearRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ClearRequests403JSONResponse) VisitClearRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearRequests500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ClearRequests500JSONResponse) VisitClearRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type ClearRequestsdefaultJSONResponse struct {
@@ -1340,6 +2304,48 @@ func (response ListRequests200JSONResponse) VisitListRequestsResponse(w http.Res
 	return err
 }
 
+type ListRequests400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRequests400JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRequests403JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequests500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListRequests500JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRequestsdefaultJSONResponse struct {
 	Body       ErrorResponse
 	StatusCode int
@@ -1370,6 +2376,34 @@ type Reset204Response struct {
 func (response Reset204Response) VisitResetResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type Reset403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Reset403JSONResponse) VisitResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reset500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Reset500JSONResponse) VisitResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type ResetdefaultJSONResponse struct {
@@ -1403,6 +2437,9 @@ type StrictServerInterface interface {
 	// ListInstances List instances, a page at a time
 	// (GET /_fake/instances)
 	ListInstances(ctx context.Context, request ListInstancesRequestObject) (ListInstancesResponseObject, error)
+	// UpdateInstances Change the status of every instance that matches, now or later
+	// (PATCH /_fake/instances)
+	UpdateInstances(ctx context.Context, request UpdateInstancesRequestObject) (UpdateInstancesResponseObject, error)
 	// AddInstances Add a fixture's instances
 	// (POST /_fake/instances)
 	AddInstances(ctx context.Context, request AddInstancesRequestObject) (AddInstancesResponseObject, error)
@@ -1415,6 +2452,9 @@ type StrictServerInterface interface {
 	// UpdateInstance Change an instance's status, now or later
 	// (PATCH /_fake/instances/{id})
 	UpdateInstance(ctx context.Context, request UpdateInstanceRequestObject) (UpdateInstanceResponseObject, error)
+	// GetDocument One of the fake's OpenAPI documents
+	// (GET /_fake/openapi/{document})
+	GetDocument(ctx context.Context, request GetDocumentRequestObject) (GetDocumentResponseObject, error)
 	// ListProjects List the projects the fake's IAM serves
 	// (GET /_fake/projects)
 	ListProjects(ctx context.Context, request ListProjectsRequestObject) (ListProjectsResponseObject, error)
@@ -1576,6 +2616,39 @@ func (sh *strictHandler) ListInstances(w http.ResponseWriter, r *http.Request, p
 	}
 }
 
+// UpdateInstances operation middleware
+func (sh *strictHandler) UpdateInstances(w http.ResponseWriter, r *http.Request, params UpdateInstancesParams) {
+	var request UpdateInstancesRequestObject
+
+	request.Params = params
+
+	var body UpdateInstancesJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateInstances(ctx, request.(UpdateInstancesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateInstances")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateInstancesResponseObject); ok {
+		if err := validResponse.VisitUpdateInstancesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // AddInstances operation middleware
 func (sh *strictHandler) AddInstances(w http.ResponseWriter, r *http.Request) {
 	var request AddInstancesRequestObject
@@ -1690,6 +2763,32 @@ func (sh *strictHandler) UpdateInstance(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateInstanceResponseObject); ok {
 		if err := validResponse.VisitUpdateInstanceResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDocument operation middleware
+func (sh *strictHandler) GetDocument(w http.ResponseWriter, r *http.Request, document GetDocumentParamsDocument) {
+	var request GetDocumentRequestObject
+
+	request.Document = document
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocument(ctx, request.(GetDocumentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocument")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDocumentResponseObject); ok {
+		if err := validResponse.VisitGetDocumentResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
