@@ -31,7 +31,10 @@
 //
 // State is seeded and changed with Go methods (Add, SetStatus, Schedule,
 // Remove, Reset, LoadFixture, InjectFault) or, from any language, with the admin
-// API under /_fake/ that openapi/admin.yaml describes. Counters are kept
+// API under /_fake/ that openapi/admin.yaml describes. A Fault disturbs
+// the next requests of every project, or of one (Fault.ProjectID), and
+// may choose its answer's error code and message (within what dcs.yaml
+// allows) and a Retry-After; Faults lists those pending. Counters are kept
 // per project, engine and status as instances change, so a query costs
 // the same whatever the number of instances.
 //

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -215,4 +216,29 @@ func TestFaultRefused(t *testing.T) {
 	}
 	assert.Empty(t, f.Faults())
 	assert.Equal(t, http.StatusOK, f.call(t, http.MethodGet, statusPath("p"), "").status)
+}
+
+// The README's fault examples, as written: the Go value and the admin
+// API's JSON are the same fault.
+func TestREADMEFaults(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	const (
+		goValue = `server.Fault{ProjectID: "p1", Status: 429, ErrorCode: "DCS.4290", RetryAfter: 2 * time.Second}`
+		asJSON  = `{"project_id": "p1", "status": 429, "error_code": "DCS.4290", "retry_after": "2s"}`
+	)
+	require.Contains(t, text, "`"+goValue+"`")
+	require.Contains(t, text, "`"+asJSON+"`")
+	require.Contains(t, text, "`\"delay\": \"1.5s\"`")
+
+	f := startListener(t, server.Options{})
+	f.InjectFault(server.Fault{ProjectID: "p1", Status: 429, ErrorCode: "DCS.4290", RetryAfter: 2 * time.Second})
+	require.Equal(t, http.StatusNoContent, f.call(t, http.MethodPost, "/_fake/faults", asJSON).status)
+	require.Equal(t, http.StatusNoContent, f.call(t, http.MethodPost, "/_fake/faults", `{"delay": "1.5s"}`).status)
+	faults := f.Faults()
+	require.Len(t, faults, 3)
+	assert.Equal(t, faults[0], faults[1])
+	assert.Equal(t, 1500*time.Millisecond, faults[2].Delay)
 }

@@ -41,17 +41,11 @@ func addConnFlags(cmd *cobra.Command, defaultTimeout time.Duration) *connFlags {
 // single project for the region are usage errors; a failure to reach IAM
 // is not.
 func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, error) {
-	opts := []client.Option{profile.FromDefaultChain(e.getenv), client.WithRegion(f.region)}
+	opts := append(f.options(e), client.WithRegion(f.region))
 	if f.projectID != "" {
 		opts = append(opts, client.WithProjectID(f.projectID))
 	}
-	if f.endpoint != "" {
-		opts = append(opts, client.WithEndpoint(f.endpoint))
-	}
-	if f.endpointTemplate != "" {
-		opts = append(opts, client.WithEndpointTemplate(f.endpointTemplate))
-	}
-	c, err := client.New(append(opts, e.clientOptions...)...)
+	c, err := client.New(opts...)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -64,6 +58,19 @@ func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, erro
 		return nil, asUsageError[*client.DiscoveryError](err)
 	}
 	return c, nil
+}
+
+// options are the client options of the flags and the environment but
+// the region and project: what every client of the command shares.
+func (f *connFlags) options(e *env) []client.Option {
+	opts := []client.Option{profile.FromDefaultChain(e.getenv)}
+	if f.endpoint != "" {
+		opts = append(opts, client.WithEndpoint(f.endpoint))
+	}
+	if f.endpointTemplate != "" {
+		opts = append(opts, client.WithEndpointTemplate(f.endpointTemplate))
+	}
+	return append(opts, e.clientOptions...)
 }
 
 // asUsageError makes err a usage error if it is an E.

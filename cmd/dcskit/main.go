@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -68,6 +69,9 @@ type env struct {
 	clientOptions []client.Option   // added to every client a command builds
 	transport     http.RoundTripper // how proxy reaches its upstream
 	drain         time.Duration     // how long serve and exporter drain; 0: httpserve.DrainTimeout
+	// listen is how exporter listens on its --listen address; nil:
+	// net.Listen("tcp", ...).
+	listen func(addr string) (net.Listener, error)
 }
 
 // run executes one dcskit command line. It never calls os.Exit, so tests
