@@ -21,3 +21,6 @@ func Find(e *Exporter, id TargetID) bool {
 	_, ok := e.table.find(id)
 	return ok
 }
+
+// Scrapes is how many scrapes of /metrics e serves now.
+func Scrapes(e *Exporter) int { return len(e.scrapes) }

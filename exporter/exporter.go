@@ -24,8 +24,9 @@
 //
 // Every resource a caller can ask for is bounded: at most MaxTargets
 // targets are remembered, those /probe asked for the least recently
-// forgotten first, and at most MaxInFlight calls to the API are in
-// flight, whatever the number of targets and scrapes.
+// forgotten first; at most MaxInFlight calls to the API are in flight,
+// whatever the number of targets and scrapes; and at most 16 scrapes of
+// /metrics are served at once, others waiting within their deadline.
 package exporter
 
 import (
@@ -93,6 +94,11 @@ const (
 	// DefaultProjectsInterval is how often AllProjects lists the
 	// projects again unless Options say otherwise.
 	DefaultProjectsInterval = 10 * time.Minute
+	// maxScrapes is how many scrapes of /metrics are served at once:
+	// each waits for every target with a goroutine per target, so at most
+	// 16 × MaxTargets goroutines wait (some 50 MB at 1,000 targets).
+	// Prometheus scrapes once per interval, twice for a pair of servers.
+	maxScrapes = 16
 	// scrapeTimeoutHeader is where Prometheus sends its scrape timeout,
 	// in seconds.
 	scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
@@ -156,6 +162,8 @@ type Exporter struct {
 	limit *limiter
 	d     descs
 	own   *prometheus.Registry
+	// scrapes holds a token per scrape of /metrics being served.
+	scrapes chan struct{}
 
 	mu         sync.Mutex
 	listed     []Spec // AllProjects' targets
@@ -172,7 +180,8 @@ func New(opts Options) (*Exporter, error) {
 		return nil, fmt.Errorf("exporter: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	e := &Exporter{opts: opts, ctx: ctx, stop: stop, limit: newLimiter(opts.MaxInFlight), d: newDescs()}
+	e := &Exporter{opts: opts, ctx: ctx, stop: stop, limit: newLimiter(opts.MaxInFlight), d: newDescs(),
+		scrapes: make(chan struct{}, maxScrapes)}
 	e.table = newTable(opts.MaxTargets, e.newTarget)
 	own, err := e.ownRegistry()
 	if err != nil {
@@ -560,6 +569,14 @@ func (e *Exporter) Handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := scrapeContext(r)
+		select {
+		case e.scrapes <- struct{}{}:
+			defer func() { <-e.scrapes }()
+		case <-ctx.Done():
+			cancel()
+			http.Error(w, fmt.Sprintf("%d scrapes of /metrics are served already; try again", maxScrapes), http.StatusServiceUnavailable)
+			return
+		}
 		results := e.scrapeAll(ctx)
 		e.noteGaveUp(ctx, results)
 		cancel()

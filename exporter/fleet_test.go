@@ -389,3 +389,32 @@ func TestAllProjectsListedAgain(t *testing.T) {
 		return len(targets(promtest.Scrape(t, base+"/metrics"))) == 2
 	}, time.Minute, time.Millisecond)
 }
+
+// At most 16 scrapes of /metrics are served at once, each fanning out to
+// every target; another waits for one to end, within its deadline.
+func TestScrapesOfMetricsAreBounded(t *testing.T) {
+	t.Parallel()
+	a := newAccount()
+	a.hold, a.started = make(chan struct{}), make(chan string, 1)
+	e, base := serveExporter(t, exporter.Options{Account: a, Timeout: time.Hour,
+		Targets: []exporter.Spec{{Region: "cn-north-4", ProjectID: "p1"}}})
+	const served = 16
+	var wg sync.WaitGroup
+	for range served {
+		wg.Go(func() {
+			fams, err := promtest.Get(base+"/metrics", 0)
+			if assert.NoError(t, err) && assert.Equal(t, []string{"cn-north-4/p1"}, targets(fams)) {
+				assert.Equal(t, 1.0, fams[exporter.MetricScrapeSuccess].GetMetric()[0].GetGauge().GetValue())
+			}
+		})
+	}
+	wait(t, a.started, "call")
+	require.Eventually(t, func() bool { return exporter.Scrapes(e) == served }, time.Minute, time.Millisecond)
+	_, err := promtest.Get(base+"/metrics", time.Millisecond)
+	assert.EqualError(t, err, "HTTP 503")
+
+	close(a.hold)
+	wg.Wait()
+	assert.Equal(t, int32(1), a.fetches.Load(), "the scrapes shared one call")
+	promtest.Scrape(t, base+"/metrics")
+}
