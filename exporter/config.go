@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -73,7 +75,7 @@ func readConfig(path string) (*Config, error) {
 	case errors.Is(err, io.EOF):
 		return nil, errors.New("empty: want targets, a list of {region, project_id, profile}")
 	case err != nil:
-		return nil, fmt.Errorf("not a configuration (targets, a list of {region, project_id, profile}): %w", err)
+		return nil, fmt.Errorf("not a configuration (targets, a list of {region, project_id, profile}): %s", yamlError(err))
 	}
 	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
 		return nil, errors.New("more than one YAML document")
@@ -138,4 +140,16 @@ func (c *Config) Specs(account Account, profile func(path string) (Account, erro
 		specs[i] = Spec{Region: t.Region, ProjectID: t.ProjectID, Account: a}
 	}
 	return specs, nil
+}
+
+// goType is how yaml names the Go types it decodes into, which mean
+// nothing to the author of the file.
+var goType = regexp.MustCompile(` (in type|into) [\w.\[\]*]+`)
+
+// yamlError is err, one line per mistake, in the file's terms.
+func yamlError(err error) string {
+	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
+		return goType.ReplaceAllString(strings.Join(te.Errors, "; "), "")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
 }

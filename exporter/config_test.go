@@ -88,6 +88,8 @@ func TestReadConfigRefuses(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "configuration "+path+": ")
 			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "exporter.", "no Go type names")
+			assert.NotContains(t, err.Error(), "\n")
 		})
 	}
 	_, err := exporter.ReadConfig(filepath.Join(t.TempDir(), "none.yaml"))
