@@ -298,7 +298,7 @@ func (e *Exporter) scrape(ctx context.Context, s Spec, k kind) result {
 			return failed(err)
 		}
 	}
-	ent, err := e.table.get(id, account, s.Fetch, k)
+	ent, err := e.table.get(id, account, s.Fetch, k, s.Account != nil || s.Fetch != nil)
 	if err != nil {
 		return failed(err)
 	}

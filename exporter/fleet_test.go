@@ -1,6 +1,7 @@
 package exporter_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ type account struct {
 	// context to end; started hears of each fetch that waits.
 	hold    chan struct{}
 	started chan string
+	// running, if set, is every target's running Redis instances.
+	running int32
 
 	fetches, lookups atomic.Int32
 }
@@ -87,7 +90,7 @@ func (a *account) Fetch(_, projectID string) (exporter.Fetch, error) {
 		if err := a.failing[projectID]; err != nil {
 			return dcs.Counts{}, err
 		}
-		return counts(int32(len(projectID)), 0), nil
+		return counts(cmp.Or(a.running, int32(len(projectID))), 0), nil
 	}, nil
 }
 
@@ -417,4 +420,22 @@ func TestScrapesOfMetricsAreBounded(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int32(1), a.fetches.Load(), "the scrapes shared one call")
 	promtest.Scrape(t, base+"/metrics")
+}
+
+// A target /probe reached first through the default account is reached
+// through its own once the configuration names it.
+func TestConfiguredAccountWinsOverProbe(t *testing.T) {
+	t.Parallel()
+	def, own := newAccount(north), newAccount(north)
+	own.running = 42
+	_, base := serveExporter(t, exporter.Options{Account: def, MinInterval: time.Hour,
+		Targets: []exporter.Spec{{Region: "cn-north-4", Account: own}}})
+	fams := probed(t, base, "region=cn-north-4&project_id=p-north")
+	assert.Equal(t, float64(len("p-north")), gauge(t, fams, exporter.MetricInstances, running("p-north", "cn-north-4")), "the default account's")
+	fams = promtest.Scrape(t, base+"/metrics")
+	assert.Equal(t, 42.0, gauge(t, fams, exporter.MetricInstances, running("p-north", "cn-north-4")), "its own account's")
+	fams = probed(t, base, "region=cn-north-4&project_id=p-north")
+	assert.Equal(t, 42.0, gauge(t, fams, exporter.MetricInstances, running("p-north", "cn-north-4")), "remembered as configured")
+	assert.Equal(t, int32(1), def.fetches.Load())
+	assert.Equal(t, int32(1), own.fetches.Load())
 }

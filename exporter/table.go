@@ -17,11 +17,10 @@ type TargetID struct {
 
 // entry is a target the exporter remembers, with its cache.
 type entry struct {
-	id      TargetID
-	account Account // that made fetch; nil for a Spec's own Fetch
-	target  *Target
-	kind    kind
-	elem    *list.Element // in the LRU list, for kind probed
+	id     TargetID
+	target *Target
+	kind   kind
+	elem   *list.Element // in the LRU list, for kind probed
 }
 
 // kind is where a target comes from.
@@ -62,11 +61,12 @@ func newTable(max int, make func(TargetID, Account, Fetch) (*Target, error)) *ta
 }
 
 // get returns the entry of id, making it with account or fetch if it is
-// not there, or if it was made with another account. A get of a
-// configured or listed target pins the entry; a probed one marks it
-// used, and may forget the least recently used probed entry to make
-// room.
-func (t *table) get(id TargetID, account Account, fetch Fetch, k kind) (*entry, error) {
+// not there. A get of a configured or listed target pins the entry; a
+// probed one marks it used, and may forget the least recently used
+// probed entry to make room. own says that account or fetch is the
+// target's own, not the exporter's default account: it replaces a
+// probed entry, which the default account made.
+func (t *table) get(id TargetID, account Account, fetch Fetch, k kind, own bool) (*entry, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	static := k != probed
@@ -77,7 +77,7 @@ func (t *table) get(id TargetID, account Account, fetch Fetch, k kind) (*entry, 
 		}
 		return nil, ErrClosed
 	}
-	if ok && fetch == nil && e.account != account && static {
+	if ok && static && own && e.kind == probed {
 		// A target /probe found first through the default account, now
 		// configured with an account of its own.
 		t.remove(e)
@@ -112,7 +112,7 @@ func (t *table) get(id TargetID, account Account, fetch Fetch, k kind) (*entry, 
 	if err != nil {
 		return nil, fmt.Errorf("region %s, project %s: %w", id.Region, id.ProjectID, err)
 	}
-	e = &entry{id: id, account: account, target: target, kind: k}
+	e = &entry{id: id, target: target, kind: k}
 	if !static {
 		e.elem = t.lru.PushFront(e)
 	}
