@@ -49,7 +49,7 @@ func (h *hungAPI) fetch(ctx context.Context) (dcs.Counts, error) {
 // Timeout, so that only a scrape's deadline or a cancellation ends a call.
 func startHung(t *testing.T, h *hungAPI) (*exporter.Exporter, string) {
 	t.Helper()
-	e, err := exporter.New(exporter.Options{ProjectID: "p1", Fetch: h.fetch, Timeout: time.Hour})
+	e, err := exporter.New(exporter.Options{Targets: []exporter.Spec{{Region: "xx-test-1", ProjectID: "p1", Fetch: h.fetch}}, Timeout: time.Hour})
 	require.NoError(t, err)
 	t.Cleanup(e.Close)
 	handler, err := e.Handler()
@@ -73,7 +73,10 @@ func wait[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 }
 
-var redisRunning = map[string]string{"engine": "redis", "status": "running"}
+var (
+	redisRunning = map[string]string{"engine": "redis", "status": "running"}
+	p1           = exporter.TargetID{Region: "xx-test-1", ProjectID: "p1"}
+)
 
 // TestScrapeAnswersWithinItsDeadline: with the API hung, a scrape answers
 // by the deadline Prometheus sends (less the margin) with the last good
@@ -116,7 +119,7 @@ func TestConcurrentScrapesShareTheCallInFlight(t *testing.T) {
 		})
 	}
 	wait(t, h.started, "call")
-	require.Eventually(t, func() bool { return exporter.Waiting(e) == scrapes }, time.Minute, time.Millisecond)
+	require.Eventually(t, func() bool { return exporter.Waiting(e, p1) == scrapes }, time.Minute, time.Millisecond)
 	h.release <- counts(7, 0)
 	wg.Wait()
 	close(results)
@@ -143,11 +146,11 @@ func TestCallOutlivesAScrapeThatLeaves(t *testing.T) {
 		patient <- fams
 	}()
 	wait(t, h.started, "call")
-	require.Eventually(t, func() bool { return exporter.Waiting(e) == 1 }, time.Minute, time.Millisecond)
+	require.Eventually(t, func() bool { return exporter.Waiting(e, p1) == 1 }, time.Minute, time.Millisecond)
 	hasty, err := promtest.Get(url, 200*time.Millisecond)
 	require.NoError(t, err)
 	assert.Equal(t, 0.0, gauge(t, hasty, exporter.MetricScrapeSuccess, nil))
-	require.Equal(t, 1, exporter.Waiting(e), "the hasty scrape has left, the patient one waits on")
+	require.Equal(t, 1, exporter.Waiting(e, p1), "the hasty scrape has left, the patient one waits on")
 
 	h.release <- counts(9, 0)
 	fams := wait(t, patient, "answer")
@@ -173,7 +176,7 @@ func TestCloseAnswersWaitingScrapesAtOnce(t *testing.T) {
 		answered <- fams
 	}()
 	wait(t, h.started, "call")
-	require.Eventually(t, func() bool { return exporter.Waiting(e) == 1 }, time.Minute, time.Millisecond)
+	require.Eventually(t, func() bool { return exporter.Waiting(e, p1) == 1 }, time.Minute, time.Millisecond)
 	e.Close()
 	fams := wait(t, answered, "answer")
 	assert.Equal(t, 0.0, gauge(t, fams, exporter.MetricScrapeSuccess, nil))

@@ -1,11 +1,16 @@
 package exporter_test
 
 import (
+	"cmp"
 	"encoding/json"
+	"maps"
+	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,10 +18,13 @@ import (
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/exporter"
+	"github.com/dcskit/dcskit/internal/promtest"
 )
 
 var (
 	metricName  = regexp.MustCompile(`\bhuaweicloud_dcs_[a-z_]+`)
+	selector    = regexp.MustCompile(`\bhuaweicloud_dcs_[a-z_]+(\{[^}]*\})?`)
+	aggregation = regexp.MustCompile(`\b(sum|max|min|avg|count)\s*(by\s*\(([^)]*)\))?\s*\(`)
 	statusMatch = regexp.MustCompile(`status=~?"([^"]*)"`)
 	engineMatch = regexp.MustCompile(`engine=~?"([^"]*)"`)
 )
@@ -57,8 +65,14 @@ func TestGrafanaDashboardNamesOnlyExportedMetrics(t *testing.T) {
 	data, err := os.ReadFile("../deploy/grafana-dashboard.json")
 	require.NoError(t, err)
 	var dash struct {
-		Title  string `json:"title"`
-		UID    string `json:"uid"`
+		Title      string `json:"title"`
+		UID        string `json:"uid"`
+		Templating struct {
+			List []struct {
+				Name  string `json:"name"`
+				Query string `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
 		Panels []struct {
 			Title   string `json:"title"`
 			Targets []struct {
@@ -71,11 +85,27 @@ func TestGrafanaDashboardNamesOnlyExportedMetrics(t *testing.T) {
 	assert.NotEmpty(t, dash.UID)
 	require.NotEmpty(t, dash.Panels)
 
+	// A variable per target label, whose values come from an exported
+	// metric; every panel filters by both.
+	vars := map[string]string{}
+	for _, v := range dash.Templating.List {
+		vars[v.Name] = v.Query
+	}
+	for _, label := range []string{exporter.LabelRegion, exporter.LabelProjectID} {
+		require.Contains(t, vars, label)
+		assert.Regexp(t, `^label_values\(huaweicloud_dcs_scrape_success(\{[^}]*\})?, `+label+`\)$`, vars[label])
+		checkExpr(t, "variable "+label, vars[label])
+	}
 	used := map[string]bool{}
 	for _, p := range dash.Panels {
 		require.NotEmpty(t, p.Targets, p.Title)
 		for _, tg := range p.Targets {
 			checkExpr(t, "dashboard panel "+p.Title, tg.Expr)
+			for _, sel := range selector.FindAllStringSubmatch(tg.Expr, -1) {
+				for _, label := range []string{exporter.LabelRegion, exporter.LabelProjectID} {
+					assert.Contains(t, sel[1], label+`=~"$`+label+`"`, "panel %s filters by the variable %s", p.Title, label)
+				}
+			}
 			for _, n := range metricName.FindAllString(tg.Expr, -1) {
 				used[n] = true
 			}
@@ -115,9 +145,151 @@ func TestAlertRulesNameOnlyExportedMetrics(t *testing.T) {
 			checkExpr(t, "alert "+r.Alert, r.Expr)
 			assert.NotEmpty(t, r.Labels["severity"], r.Alert)
 			assert.NotEmpty(t, r.Annotations["summary"], r.Alert)
+			// Per target: an aggregation keeps both labels, and the
+			// summary names them.
+			for _, m := range aggregation.FindAllStringSubmatch(r.Expr, -1) {
+				labels := strings.FieldsFunc(m[3], func(r rune) bool { return r == ',' || r == ' ' })
+				assert.Subset(t, labels, []string{exporter.LabelProjectID, exporter.LabelRegion}, "alert %s: %s", r.Alert, m[0])
+			}
+			for _, label := range []string{exporter.LabelProjectID, exporter.LabelRegion} {
+				assert.Contains(t, r.Annotations["summary"], "$labels."+label, r.Alert)
+			}
 		}
 	}
 	for _, a := range []string{"DCSInstancesInError", "DCSCreateFailedRising", "DCSScrapeFailing"} {
 		assert.True(t, alerts[a], "rule %s", a)
 	}
+}
+
+// scrapeFile is deploy/prometheus-scrape.yaml, as much of Prometheus'
+// configuration as it may use: a field the test does not know fails it.
+type scrapeFile struct {
+	ScrapeConfigs []struct {
+		JobName        string              `yaml:"job_name"`
+		MetricsPath    string              `yaml:"metrics_path"`
+		Params         map[string][]string `yaml:"params"`
+		ScrapeInterval string              `yaml:"scrape_interval"`
+		ScrapeTimeout  string              `yaml:"scrape_timeout"`
+		StaticConfigs  []struct {
+			Targets []string          `yaml:"targets"`
+			Labels  map[string]string `yaml:"labels"`
+		} `yaml:"static_configs"`
+		RelabelConfigs []relabelConfig `yaml:"relabel_configs"`
+	} `yaml:"scrape_configs"`
+}
+
+// relabelConfig is a rule of relabel_configs, action replace (the
+// default) only.
+type relabelConfig struct {
+	SourceLabels []string `yaml:"source_labels"`
+	Separator    *string  `yaml:"separator"`
+	Regex        *string  `yaml:"regex"`
+	TargetLabel  string   `yaml:"target_label"`
+	Replacement  *string  `yaml:"replacement"`
+	Action       string   `yaml:"action"`
+}
+
+// apply is Prometheus' replace action: the source labels' values joined
+// by the separator (";") must match the regex ("(.*)"), anchored at both
+// ends; the target label becomes the replacement ("$1") expanded, or is
+// removed if that is empty.
+func (r relabelConfig) apply(t *testing.T, labels map[string]string) {
+	t.Helper()
+	require.Contains(t, []string{"", "replace"}, r.Action, "the test knows the replace action only")
+	sep, regex, repl := ";", "(.*)", "$1"
+	if r.Separator != nil {
+		sep = *r.Separator
+	}
+	if r.Regex != nil {
+		regex = *r.Regex
+	}
+	if r.Replacement != nil {
+		repl = *r.Replacement
+	}
+	var values []string
+	for _, l := range r.SourceLabels {
+		values = append(values, labels[l])
+	}
+	value := strings.Join(values, sep)
+	re := regexp.MustCompile("^(?:" + regex + ")$")
+	m := re.FindStringSubmatchIndex(value)
+	if m == nil {
+		return
+	}
+	out := string(re.ExpandString(nil, repl, value, m))
+	if out == "" {
+		delete(labels, r.TargetLabel)
+		return
+	}
+	labels[r.TargetLabel] = out
+}
+
+// The scrape configuration, relabelled as Prometheus does, asks the
+// exporter for each target with a query /probe answers, and each answer
+// is that target's; the exporter's own job scrapes /metrics.
+func TestScrapeConfigProbesEveryTarget(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../deploy/prometheus-scrape.yaml")
+	require.NoError(t, err)
+	var file scrapeFile
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&file))
+
+	a := newAccount(north, south)
+	_, base := serveExporter(t, exporter.Options{Account: a})
+	exporterURL, err := url.Parse(base)
+	require.NoError(t, err)
+
+	probes, instances := 0, map[string]bool{}
+	for _, job := range file.ScrapeConfigs {
+		require.NotEmpty(t, job.StaticConfigs, job.JobName)
+		if job.ScrapeTimeout != "" {
+			timeout, err := time.ParseDuration(job.ScrapeTimeout)
+			require.NoError(t, err)
+			assert.Greater(t, timeout, exporter.DefaultTimeout+exporter.ScrapeTimeoutMargin, "job %s: the exporter's calls end within the scrape", job.JobName)
+		}
+		for _, group := range job.StaticConfigs {
+			for _, tg := range group.Targets {
+				labels := map[string]string{"__address__": tg, "__scheme__": "http", "__metrics_path__": cmp.Or(job.MetricsPath, "/metrics"), "job": job.JobName}
+				for k, v := range job.Params {
+					labels["__param_"+k] = v[0]
+				}
+				maps.Copy(labels, group.Labels)
+				for _, r := range job.RelabelConfigs {
+					r.apply(t, labels)
+				}
+				instance := cmp.Or(labels["instance"], labels["__address__"])
+				assert.False(t, instances[job.JobName+"/"+instance], "job %s: two targets are instance %s", job.JobName, instance)
+				instances[job.JobName+"/"+instance] = true
+
+				// The exporter the configuration names is the test's.
+				host, _, err := net.SplitHostPort(labels["__address__"])
+				require.NoError(t, err, "job %s: __address__ %q is the exporter's host:port", job.JobName, labels["__address__"])
+				assert.Equal(t, "127.0.0.1", host)
+				query := url.Values{}
+				for k, v := range labels {
+					if name, ok := strings.CutPrefix(k, "__param_"); ok {
+						query.Set(name, v)
+					}
+				}
+				u := url.URL{Scheme: labels["__scheme__"], Host: exporterURL.Host, Path: labels["__metrics_path__"], RawQuery: query.Encode()}
+				fams := promtest.Scrape(t, u.String())
+				if labels["__metrics_path__"] != "/probe" {
+					assert.Contains(t, fams, "dcskit_exporter_targets", "job %s scrapes the exporter's own metrics", job.JobName)
+					continue
+				}
+				probes++
+				require.Equal(t, tg, query.Get(exporter.ParamRegion), "job %s: the target is the region", job.JobName)
+				served := targets(fams)
+				require.Len(t, served, 1, u.String())
+				assert.True(t, strings.HasPrefix(served[0], tg+"/"), "%s serves region %s: %s", u.String(), tg, served[0])
+				if p := query.Get(exporter.ParamProjectID); p != "" {
+					assert.Equal(t, tg+"/"+p, served[0])
+				}
+				assert.Equal(t, 1.0, fams[exporter.MetricScrapeSuccess].GetMetric()[0].GetGauge().GetValue(), u.String())
+			}
+		}
+	}
+	assert.Equal(t, 3, probes, "every target of the dcs job")
 }

@@ -82,8 +82,7 @@ func newFixture(t *testing.T, minInterval time.Duration) *fixture {
 	t.Helper()
 	f := &fixture{src: &source{}, clock: &clock{now: time.Unix(1_700_000_000, 0)}, logs: &bytes.Buffer{}, logsMu: &sync.Mutex{}}
 	e, err := exporter.New(exporter.Options{
-		ProjectID:   "p1",
-		Fetch:       f.src.fetch,
+		Targets:     []exporter.Spec{{Region: "xx-test-1", ProjectID: "p1", Fetch: f.src.fetch}},
 		MinInterval: minInterval,
 		Logger:      slog.New(slog.NewTextHandler(lockedWriter{f.logs, f.logsMu}, nil)),
 		Now:         f.clock.Now,
@@ -144,14 +143,26 @@ func matches(m *dto.Metric, labels map[string]string) bool {
 func TestNewRejectsMissingOptions(t *testing.T) {
 	t.Parallel()
 	fetch := func(context.Context) (dcs.Counts, error) { return dcs.Counts{}, nil }
-	for name, opts := range map[string]exporter.Options{
-		"no project":       {Fetch: fetch},
-		"no fetch":         {ProjectID: "p"},
-		"negative min":     {ProjectID: "p", Fetch: fetch, MinInterval: -1},
-		"negative timeout": {ProjectID: "p", Fetch: fetch, Timeout: -1},
+	target := []exporter.Spec{{Region: "xx-test-1", ProjectID: "p", Fetch: fetch}}
+	for _, tt := range []struct {
+		name string
+		opts exporter.Options
+		want string
+	}{
+		{"nothing", exporter.Options{}, "nothing to export"},
+		{"no project", exporter.Options{Targets: []exporter.Spec{{Region: "xx-test-1", Fetch: fetch}}}, "a Fetch needs a ProjectID"},
+		{"no fetch", exporter.Options{Targets: []exporter.Spec{{Region: "xx-test-1", ProjectID: "p"}}}, "no Fetch and no Account"},
+		{"bad region", exporter.Options{Targets: []exporter.Spec{{Region: "R 1", ProjectID: "p", Fetch: fetch}}}, "is not a region id"},
+		{"bad project", exporter.Options{Targets: []exporter.Spec{{Region: "xx-test-1", ProjectID: "a/b", Fetch: fetch}}}, "is not a project id"},
+		{"twice", exporter.Options{Targets: append(target, target...)}, "the same as target 1"},
+		{"too many", exporter.Options{Targets: append(target, exporter.Spec{Region: "xx-test-2", ProjectID: "p", Fetch: fetch}), MaxTargets: 1}, "more than MaxTargets"},
+		{"all projects, no account", exporter.Options{AllProjects: true}, "AllProjects needs an Account"},
+		{"negative min", exporter.Options{Targets: target, MinInterval: -1}, "negative"},
+		{"negative timeout", exporter.Options{Targets: target, Timeout: -1}, "negative"},
+		{"negative bound", exporter.Options{Targets: target, MaxInFlight: -1}, "negative"},
 	} {
-		_, err := exporter.New(opts)
-		assert.Error(t, err, name)
+		_, err := exporter.New(tt.opts)
+		assert.ErrorContains(t, err, tt.want, tt.name)
 	}
 }
 
@@ -164,7 +175,7 @@ func TestScrapeReportsEveryEngineAndStatus(t *testing.T) {
 	inst := fams[exporter.MetricInstances]
 	require.NotNil(t, inst)
 	assert.Len(t, inst.GetMetric(), len(dcs.Engines())*len(dcs.Statuses()), "zeros included")
-	assert.Equal(t, 16.0, gauge(t, fams, exporter.MetricInstances, map[string]string{"project_id": "p1", "engine": "redis", "status": "running"}))
+	assert.Equal(t, 16.0, gauge(t, fams, exporter.MetricInstances, map[string]string{"project_id": "p1", "region": "xx-test-1", "engine": "redis", "status": "running"}))
 	assert.Equal(t, 2.0, gauge(t, fams, exporter.MetricInstances, map[string]string{"engine": "memcached", "status": "error"}))
 	assert.Equal(t, 0.0, gauge(t, fams, exporter.MetricInstances, map[string]string{"engine": "memcached", "status": "createfailed"}))
 	assert.Equal(t, 1.0, gauge(t, fams, exporter.MetricScrapeSuccess, nil))
@@ -205,7 +216,7 @@ func TestFailedScrapeKeepsLastGoodValues(t *testing.T) {
 	assert.Equal(t, goodAt, gauge(t, fams, exporter.MetricLastScrape, nil), "timestamp of the last success, not of the failure")
 	f.logsMu.Lock()
 	assert.Contains(t, f.logs.String(), "scrape failed")
-	assert.Contains(t, f.logs.String(), "r-1")
+	assert.Contains(t, f.logs.String(), "xx-test-1")
 	f.logsMu.Unlock()
 
 	f.clock.advance(time.Minute)

@@ -155,17 +155,85 @@ func (a adminAPI) DeleteInstance(_ context.Context, req admin.DeleteInstanceRequ
 }
 
 func (a adminAPI) InjectFault(_ context.Context, req admin.InjectFaultRequestObject) (admin.InjectFaultResponseObject, error) {
-	b := req.Body
-	// Checked before it becomes a Duration, which a huge value would
-	// wrap around.
-	if ms := deref(b.DelayMs); ms < 0 || ms > int(MaxFaultDelay.Milliseconds()) {
-		return nil, &InvalidError{Index: -1, Field: "delay_ms", Err: fmt.Errorf("%d is out of range 0 to %d (MaxFaultDelay)", ms, MaxFaultDelay.Milliseconds())}
+	f, err := faultFromAPI(req.Body)
+	if err != nil {
+		return nil, err
 	}
-	f := Fault{Status: deref(b.Status), Delay: time.Duration(deref(b.DelayMs)) * time.Millisecond, Drop: deref(b.Drop), Times: deref(b.Times)}
 	if err := a.s.faults.push(f); err != nil {
 		return nil, err
 	}
 	return admin.InjectFault204Response{}, nil
+}
+
+// faultFromAPI reads a Fault of admin.yaml; push checks the rest.
+func faultFromAPI(b *admin.Fault) (Fault, error) {
+	f := Fault{
+		ProjectID: deref(b.ProjectId), Status: deref(b.Status), Drop: deref(b.Drop), Times: deref(b.Times),
+		ErrorCode: deref(b.ErrorCode), ErrorMsg: deref(b.ErrorMsg),
+	}
+	switch {
+	case b.Delay != nil && b.DelayMs != nil:
+		return Fault{}, &InvalidError{Index: -1, Field: "delay", Err: errors.New("give delay or delay_ms, not both")}
+	case b.DelayMs != nil:
+		// Checked before it becomes a Duration, which a huge value would
+		// wrap around.
+		if ms := *b.DelayMs; ms < 0 || ms > int(MaxFaultDelay.Milliseconds()) {
+			return Fault{}, &InvalidError{Index: -1, Field: "delay_ms", Err: fmt.Errorf("%d is out of range 0 to %d (MaxFaultDelay)", ms, MaxFaultDelay.Milliseconds())}
+		}
+		f.Delay = time.Duration(*b.DelayMs) * time.Millisecond
+	case b.Delay != nil:
+		d, ie := parseDuration(*b.Delay, "delay")
+		if ie != nil {
+			ie.Index = -1
+			return Fault{}, ie
+		}
+		f.Delay = d
+	}
+	if b.RetryAfter != nil {
+		d, ie := parseDuration(*b.RetryAfter, "retry_after")
+		if ie != nil {
+			ie.Index = -1
+			return Fault{}, ie
+		}
+		f.RetryAfter = d
+	}
+	return f, nil
+}
+
+func (a adminAPI) ListFaults(context.Context, admin.ListFaultsRequestObject) (admin.ListFaultsResponseObject, error) {
+	faults := a.s.faults.list()
+	out := admin.FaultList{Faults: make([]admin.Fault, len(faults))}
+	for i, f := range faults {
+		out.Faults[i] = faultToAPI(f)
+	}
+	return admin.ListFaults200JSONResponse(out), nil
+}
+
+// faultToAPI writes f as admin.yaml's Fault, leaving out what is unset.
+func faultToAPI(f Fault) admin.Fault {
+	out := admin.Fault{Times: &f.Times}
+	if f.ProjectID != "" {
+		out.ProjectId = &f.ProjectID
+	}
+	if f.Status != 0 {
+		out.Status = &f.Status
+	}
+	if f.Drop {
+		out.Drop = &f.Drop
+	}
+	if f.ErrorCode != "" {
+		out.ErrorCode = &f.ErrorCode
+	}
+	if f.ErrorMsg != "" {
+		out.ErrorMsg = &f.ErrorMsg
+	}
+	if f.Delay != 0 {
+		out.Delay = new(f.Delay.String())
+	}
+	if f.RetryAfter != 0 {
+		out.RetryAfter = new(f.RetryAfter.String())
+	}
+	return out
 }
 
 func (a adminAPI) ClearFaults(context.Context, admin.ClearFaultsRequestObject) (admin.ClearFaultsResponseObject, error) {
@@ -204,7 +272,7 @@ func transitionFromAPI(t *admin.Transition, field string) (*Transition, *Invalid
 		if n == MaxChain {
 			return nil, &InvalidError{Index: -1, Field: field, Err: errChainTooLong}
 		}
-		d, e := parseAfter(t.After, f)
+		d, e := parseDuration(t.After, f+".after")
 		if e != nil {
 			e.Index = -1
 			return nil, e

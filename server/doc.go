@@ -34,7 +34,10 @@
 // language, with the admin API under /_fake/ that openapi/admin.yaml
 // describes, and that the fake serves at /_fake/openapi/admin.yaml. Its
 // bodies are JSON, with Content-Type application/json, none, or what curl
-// -d sends. Counters are kept
+// -d sends. A Fault disturbs the next requests of every project, or of one
+// (Fault.ProjectID), and may choose its answer's error code and message
+// (within what dcs.yaml allows) and a Retry-After; Faults lists those
+// pending. Counters are kept
 // per project, engine and status as instances change, so a query costs
 // the same whatever the number of instances.
 //

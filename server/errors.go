@@ -65,11 +65,7 @@ func (e *transportError) Error() string { return "request rejected by the HTTP s
 // code and a message.
 func answer(err error) (status int, code, msg string) {
 	if fe, ok := errors.AsType[*faultError](err); ok {
-		code := fmt.Sprintf("111%03d000", fe.status)
-		if fe.status == http.StatusUnauthorized {
-			code = codeGatewayAuth // a 401 always comes from the gateway
-		}
-		return fe.status, code, err.Error()
+		return fe.f.Status, fe.code(), err.Error()
 	}
 	if te, ok := errors.AsType[*transportError](err); ok {
 		code := fmt.Sprintf("111%03d000", te.status)

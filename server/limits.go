@@ -50,6 +50,9 @@ const (
 	// MaxFaultDelay bounds Fault.Delay: below httpserve.WriteTimeout, so
 	// that the delayed answer can still be written.
 	MaxFaultDelay = httpserve.WriteTimeout - 10*time.Second
+	// MaxFaultRetryAfter bounds Fault.RetryAfter: a day is past any
+	// client's patience, and the header's seconds stay small.
+	MaxFaultRetryAfter = 24 * time.Hour
 )
 
 // catchUpBatch is how many instances one hold of the store's lock moves

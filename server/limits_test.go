@@ -54,6 +54,7 @@ func TestLimitsAreInTheSpec(t *testing.T) {
 		"DefaultPageSize":     fmt.Sprintf("%d by default (DefaultPageSize)", server.DefaultPageSize),
 		"MaxPendingFaults":    fmt.Sprintf("%s queued faults (MaxPendingFaults)", thousands(server.MaxPendingFaults)),
 		"MaxFaultDelay":       fmt.Sprintf("%d s (MaxFaultDelay", int(server.MaxFaultDelay.Seconds())),
+		"MaxFaultRetryAfter":  fmt.Sprintf("Retry-After of at most %d h (MaxFaultRetryAfter)", int(server.MaxFaultRetryAfter.Hours())),
 		"MaxAdminInFlight":    fmt.Sprintf("%d admin requests served at once (MaxAdminInFlight)", server.MaxAdminInFlight),
 	} {
 		assert.Contains(t, doc.Info.Description, stated, name)

@@ -66,11 +66,12 @@ func (t *Transition) clone() *Transition {
 	return &c
 }
 
-// parseAfter reads the after of the transition at field.
-func parseAfter(s, field string) (time.Duration, *InvalidError) {
+// parseDuration reads the duration at field, as every duration of the
+// admin API and of fixtures is written (admin.yaml's Duration).
+func parseDuration(s, field string) (time.Duration, *InvalidError) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, &InvalidError{Field: field + ".after", Err: fmt.Errorf(`%q is not a duration such as "3s" or "1m30s"`, s)}
+		return 0, &InvalidError{Field: field, Err: fmt.Errorf(`%q is not a duration such as "3s", "1.5s" or "1m30s"`, s)}
 	}
 	return d, nil
 }

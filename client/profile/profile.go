@@ -70,10 +70,21 @@ func File(getenv func(string) string) client.CredentialsProvider {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	return fileProvider{getenv}
+	return fileProvider{getenv: getenv}
 }
 
-type fileProvider struct{ getenv func(string) string }
+type fileProvider struct {
+	getenv func(string) string
+	at     string // FileAt's path, instead of the environment's
+}
+
+// FileAt returns the provider of the keys of the credentials file at
+// path, read as File reads the file EnvFile names: a file that is not
+// there is an error. Programs that serve several accounts, such as
+// `dcskit exporter --config`, give each its file.
+func FileAt(path string) client.CredentialsProvider {
+	return fileProvider{getenv: func(string) string { return "" }, at: path}
+}
 
 func (f fileProvider) String() string {
 	if p, _, err := f.path(); err == nil {
@@ -82,10 +93,14 @@ func (f fileProvider) String() string {
 	return "profile file"
 }
 
-// path is the file to read, and whether the environment named it.
-func (f fileProvider) path() (string, bool, error) {
+// path is the file to read, and what named it ("" for the default
+// path, which need not be there).
+func (f fileProvider) path() (string, string, error) {
+	if f.at != "" {
+		return f.at, "the configuration", nil
+	}
 	if p := f.getenv(EnvFile); p != "" {
-		return p, true, nil
+		return p, EnvFile, nil
 	}
 	homeVar := "HOME"
 	if runtime.GOOS == "windows" {
@@ -93,9 +108,9 @@ func (f fileProvider) path() (string, bool, error) {
 	}
 	home := f.getenv(homeVar)
 	if home == "" {
-		return "", false, fmt.Errorf("no home directory: $%s is not set", homeVar)
+		return "", "", fmt.Errorf("no home directory: $%s is not set", homeVar)
 	}
-	return filepath.Join(home, ".huaweicloud", "credentials"), false, nil
+	return filepath.Join(home, ".huaweicloud", "credentials"), "", nil
 }
 
 func (f fileProvider) Retrieve(context.Context) (client.Credentials, error) {
@@ -106,10 +121,10 @@ func (f fileProvider) Retrieve(context.Context) (client.Credentials, error) {
 	source := "profile file " + path
 	data, err := readFile(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && !named:
+	case errors.Is(err, fs.ErrNotExist) && named == "":
 		return client.Credentials{}, client.NoCredentials(source, "no such file")
 	case errors.Is(err, fs.ErrNotExist):
-		return client.Credentials{}, fmt.Errorf("%s (from %s): no such file", source, EnvFile)
+		return client.Credentials{}, fmt.Errorf("%s (from %s): no such file", source, named)
 	case err != nil:
 		return client.Credentials{}, fmt.Errorf("%s: %w", source, err)
 	}

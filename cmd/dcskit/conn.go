@@ -101,24 +101,15 @@ func timeoutUsage(name string) string {
 // single project for the region are usage errors; a failure to reach IAM
 // is not.
 func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, error) {
-	auth, err := f.auth(e)
+	opts, err := f.options(e)
 	if err != nil {
 		return nil, err
 	}
-	opts := []client.Option{auth, client.WithRegion(f.regionOf(e))}
+	opts = append(opts, client.WithRegion(f.regionOf(e)))
 	if f.projectID != "" {
 		opts = append(opts, client.WithProjectID(f.projectID))
 	}
-	if f.endpoint != "" {
-		opts = append(opts, client.WithEndpoint(f.endpoint))
-	}
-	if f.endpointTemplate != "" {
-		opts = append(opts, client.WithEndpointTemplate(f.endpointTemplate))
-	}
-	if f.debug {
-		opts = append(opts, client.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	}
-	c, err := client.New(append(opts, e.clientOptions...)...)
+	c, err := client.New(opts...)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -131,6 +122,26 @@ func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, erro
 		return nil, asUsageError[*client.DiscoveryError](asUsageError[*client.CredentialsError](err))
 	}
 	return c, nil
+}
+
+// options are the client options of the flags and the environment but
+// the region and project: what every client of the command shares.
+func (f *connFlags) options(e *env) ([]client.Option, error) {
+	auth, err := f.auth(e)
+	if err != nil {
+		return nil, err
+	}
+	opts := []client.Option{auth}
+	if f.endpoint != "" {
+		opts = append(opts, client.WithEndpoint(f.endpoint))
+	}
+	if f.endpointTemplate != "" {
+		opts = append(opts, client.WithEndpointTemplate(f.endpointTemplate))
+	}
+	if f.debug {
+		opts = append(opts, client.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	return append(opts, e.clientOptions...), nil
 }
 
 // auth is how the client proves who it is: no credentials with

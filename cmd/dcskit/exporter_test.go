@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/exporter"
 	"github.com/dcskit/dcskit/internal/promtest"
@@ -38,29 +39,12 @@ func gauge(t *testing.T, families map[string]*dto.MetricFamily, name string) flo
 }
 
 // instances returns the instance gauges as dcs.Counts, checking that
-// every engine and status has exactly one series, zeros included.
+// every engine and status has exactly one series, zeros included, all of
+// serveProject in the default region.
 func instances(t *testing.T, families map[string]*dto.MetricFamily) dcs.Counts {
 	t.Helper()
-	mf := families[exporter.MetricInstances]
-	require.NotNil(t, mf)
-	require.Len(t, mf.GetMetric(), len(dcs.Engines())*dcs.NumStatuses)
-	var got dcs.Counts
-	for _, m := range mf.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		assert.Equal(t, serveProject, labels["project_id"])
-		engine := map[string]*dcs.Counters{"redis": &got.Redis, "memcached": &got.Memcached}[labels["engine"]]
-		require.NotNil(t, engine, labels)
-		status, ok := dcs.StatusForCounter(labels["status"] + "_count")
-		require.True(t, ok, labels)
-		engine[status.Index()] = int32(m.GetGauge().GetValue())
-	}
-	for i := range got.Total {
-		got.Total[i] = got.Redis[i] + got.Memcached[i]
-	}
-	return got
+	require.Len(t, families[exporter.MetricInstances].GetMetric(), len(dcs.Engines())*dcs.NumStatuses)
+	return targetCounts(t, families, serveProject, client.DefaultRegion)
 }
 
 func TestExporter(t *testing.T) {

@@ -74,10 +74,16 @@ func TestSIGINTStopsWaitWith130(t *testing.T) {
 	lines := bufio.NewReader(stderr)
 	first, err := lines.ReadString('\n') // the first poll is done: now waiting an hour
 	require.NoError(t, err)
-	go func() { exited <- cmd.Wait() }()
+	// Wait closes the pipe: only once everything is read from it.
+	restc := make(chan []byte, 1)
+	go func() {
+		rest, _ := io.ReadAll(lines)
+		restc <- rest
+		exited <- cmd.Wait()
+	}()
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
-	rest, _ := io.ReadAll(lines)
 	assert.Equal(t, 130, exitCode(t, cmd, exited))
+	rest := <-restc
 	assert.Contains(t, first, "moving: creating 16")
 	assert.True(t, strings.HasPrefix(string(rest), "last counts:\n"), "%q", rest)
 	assert.True(t, strings.HasSuffix(string(rest), "\ndcskit: interrupted (interrupt)\n"), "%q", rest)

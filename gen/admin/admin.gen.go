@@ -90,8 +90,9 @@ type AddResult struct {
 // GET /_fake/instances, named `<name>-2`, `<name>-3` and so on when
 // the entry gives a name. `becomes` is the chain as scheduled.
 type AddedEntry struct {
-	// Becomes A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left. A chain of `then` holds at most 100
+	// Becomes A scheduled change of status, `after` a Duration such as "3s" or
+	// "1m30s" from when it is scheduled, or, in a `then`, from the change
+	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
 	// changes (MaxChain).
 	Becomes *Transition `json:"becomes,omitempty"`
 	Count   int         `json:"count"`
@@ -124,6 +125,12 @@ type AddedEntry struct {
 // credentials or answered first (unknown URL, method, injected fault).
 type AuthResult string
 
+// Duration A Go duration such as "3s" or "1m30s". Fractions work too ("1.5s");
+// every duration of this API, and of fixtures, takes this form.
+//
+// Example: 1.5s
+type Duration = string
+
 // Engine A cache engine as the DCS API spells it. The values are those of
 // dcs.yaml (the properties of InstanceStatusCounts marked
 // x-dcskit-engine): the fake fills this enum in from there when it
@@ -141,23 +148,62 @@ type ErrorResponse struct {
 	ErrorMsg    string  `json:"error_msg,omitempty"`
 }
 
-// Fault What happens to the next `times` requests to the DCS API: first a
-// delay, then either a dropped connection or an error answer with
-// `status`, or else the normal answer.
+// Fault What happens to the next `times` requests to the DCS API (for
+// `project_id` only, if given): first a delay, then either a dropped
+// connection or an error answer with `status`, or else the normal
+// answer. `error_code`, `error_msg` and `retry_after` shape the error
+// answer, and need `status`.
+//
+// `delay` (a Duration, such as "1.5s") is how long to wait before
+// answering: at most 50s (MaxFaultDelay), below the server's write
+// timeout, so that the answer still goes out. Give `delay` or
+// `delay_ms`, not both.
+//
+// `retry_after` (a Duration, such as "2s") adds a Retry-After header
+// of that many seconds, rounded up: at most 24h (MaxFaultRetryAfter).
 type Fault struct {
-	// DelayMs Wait this long before answering: at most 50,000
-	// (MaxFaultDelay), below the server's write timeout, so that the
-	// answer still goes out.
+	// Delay A Go duration such as "3s" or "1m30s". Fractions work too ("1.5s");
+	// every duration of this API, and of fixtures, takes this form.
+	//
+	//
+	// Example: 1.5s
+	Delay *Duration `json:"delay,omitempty"`
+
+	// DelayMs The delay in milliseconds, at most 50,000 (MaxFaultDelay): the
+	// older form of `delay`, still accepted.
 	DelayMs *int `json:"delay_ms,omitempty"`
 
 	// Drop Close the connection without an answer.
 	Drop *bool `json:"drop,omitempty"`
+
+	// ErrorCode The answer's error_code, as dcs.yaml allows it: for a 401, the
+	// gateway's APIGW and 4 digits; else at most 9 characters. By
+	// default "111", the status, "000" (APIGW.0301 for 401).
+	ErrorCode *string `json:"error_code,omitempty"`
+
+	// ErrorMsg The answer's error_msg; by default "injected fault" and the status.
+	ErrorMsg *string `json:"error_msg,omitempty"`
+
+	// ProjectId Only requests for this project; every project when absent.
+	ProjectId *string `json:"project_id,omitempty"`
+
+	// RetryAfter A Go duration such as "3s" or "1m30s". Fractions work too ("1.5s");
+	// every duration of this API, and of fixtures, takes this form.
+	//
+	//
+	// Example: 1.5s
+	RetryAfter *Duration `json:"retry_after,omitempty"`
 
 	// Status Answer with this HTTP status and an ErrorResponse.
 	Status *int `json:"status,omitempty"`
 
 	// Times How many requests the fault applies to.
 	Times *int `json:"times,omitempty"`
+}
+
+// FaultList defines model for FaultList.
+type FaultList struct {
+	Faults []Fault `json:"faults"`
 }
 
 // Fixture The fixture file format of `dcskit serve --fixture`. The fake
@@ -177,8 +223,9 @@ type Fixture struct {
 
 // FixtureEntry defines model for FixtureEntry.
 type FixtureEntry struct {
-	// Becomes A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left. A chain of `then` holds at most 100
+	// Becomes A scheduled change of status, `after` a Duration such as "3s" or
+	// "1m30s" from when it is scheduled, or, in a `then`, from the change
+	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
 	// changes (MaxChain).
 	Becomes *Transition `json:"becomes,omitempty"`
 
@@ -227,8 +274,9 @@ type HealthStatus string
 
 // Instance defines model for Instance.
 type Instance struct {
-	// Becomes A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left. A chain of `then` holds at most 100
+	// Becomes A scheduled change of status, `after` a Duration such as "3s" or
+	// "1m30s" from when it is scheduled, or, in a `then`, from the change
+	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
 	// changes (MaxChain).
 	Becomes *Transition `json:"becomes,omitempty"`
 
@@ -268,8 +316,9 @@ type InstanceList struct {
 
 // InstanceUpdate defines model for InstanceUpdate.
 type InstanceUpdate struct {
-	// Becomes A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left. A chain of `then` holds at most 100
+	// Becomes A scheduled change of status, `after` a Duration such as "3s" or
+	// "1m30s" from when it is scheduled, or, in a `then`, from the change
+	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
 	// changes (MaxChain).
 	Becomes *Transition `json:"becomes,omitempty"`
 
@@ -365,16 +414,17 @@ type RequestJournal struct {
 // Example: RUNNING
 type Status = dcs.Status
 
-// Transition A scheduled change of status. In an Instance the fake returns,
-// `after` is the time left. A chain of `then` holds at most 100
+// Transition A scheduled change of status, `after` a Duration such as "3s" or
+// "1m30s" from when it is scheduled, or, in a `then`, from the change
+// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
 // changes (MaxChain).
 type Transition struct {
-	// After A Go duration such as "3s" or "1m30s". How long until the change:
-	// from when it is scheduled, or, in a `then`, from the change before.
+	// After A Go duration such as "3s" or "1m30s". Fractions work too ("1.5s");
+	// every duration of this API, and of fixtures, takes this form.
 	//
 	//
-	// Example: 3s
-	After string `json:"after"`
+	// Example: 1.5s
+	After Duration `json:"after"`
 
 	// Status An instance status as the DCS API spells it: one per counter of
 	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
@@ -385,8 +435,9 @@ type Transition struct {
 	// Example: RUNNING
 	Status Status `json:"status"`
 
-	// Then A scheduled change of status. In an Instance the fake returns,
-	// `after` is the time left. A chain of `then` holds at most 100
+	// Then A scheduled change of status, `after` a Duration such as "3s" or
+	// "1m30s" from when it is scheduled, or, in a `then`, from the change
+	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
 	// changes (MaxChain).
 	Then *Transition `json:"then,omitempty"`
 }
@@ -495,6 +546,9 @@ type ServerInterface interface {
 	// ClearFaults Drop every pending fault
 	// (DELETE /_fake/faults)
 	ClearFaults(w http.ResponseWriter, r *http.Request)
+	// ListFaults List the pending faults, in the order they apply
+	// (GET /_fake/faults)
+	ListFaults(w http.ResponseWriter, r *http.Request)
 	// InjectFault Queue a fault for the next requests to the DCS API
 	// (POST /_fake/faults)
 	InjectFault(w http.ResponseWriter, r *http.Request)
@@ -553,6 +607,20 @@ func (siw *ServerInterfaceWrapper) ClearFaults(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ClearFaults(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListFaults operation middleware
+func (siw *ServerInterfaceWrapper) ListFaults(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListFaults(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1071,6 +1139,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/_fake/instances/{id}", wrapper.DeleteInstance)
 	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/_fake/instances/{id}", wrapper.UpdateInstance)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/_fake/faults", wrapper.ClearFaults)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/faults", wrapper.ListFaults)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/_fake/faults", wrapper.InjectFault)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/_fake/projects", wrapper.ListProjects)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/_fake/projects", wrapper.ReplaceProjects)
@@ -1146,6 +1215,44 @@ type ClearFaultsdefaultJSONResponse struct {
 }
 
 func (response ClearFaultsdefaultJSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaultsRequestObject struct {
+}
+
+type ListFaultsResponseObject interface {
+	VisitListFaultsResponse(w http.ResponseWriter) error
+}
+
+type ListFaults200JSONResponse FaultList
+
+func (response ListFaults200JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaultsdefaultJSONResponse struct {
+	Body       ErrorResponse
+	StatusCode int
+}
+
+func (response ListFaultsdefaultJSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2428,6 +2535,9 @@ type StrictServerInterface interface {
 	// ClearFaults Drop every pending fault
 	// (DELETE /_fake/faults)
 	ClearFaults(ctx context.Context, request ClearFaultsRequestObject) (ClearFaultsResponseObject, error)
+	// ListFaults List the pending faults, in the order they apply
+	// (GET /_fake/faults)
+	ListFaults(ctx context.Context, request ListFaultsRequestObject) (ListFaultsResponseObject, error)
 	// InjectFault Queue a fault for the next requests to the DCS API
 	// (POST /_fake/faults)
 	InjectFault(ctx context.Context, request InjectFaultRequestObject) (InjectFaultResponseObject, error)
@@ -2528,6 +2638,30 @@ func (sh *strictHandler) ClearFaults(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ClearFaultsResponseObject); ok {
 		if err := validResponse.VisitClearFaultsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListFaults operation middleware
+func (sh *strictHandler) ListFaults(w http.ResponseWriter, r *http.Request) {
+	var request ListFaultsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFaults(ctx, request.(ListFaultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFaults")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListFaultsResponseObject); ok {
+		if err := validResponse.VisitListFaultsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

@@ -105,8 +105,8 @@ func TestDrill(t *testing.T) {
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
-		assert.Contains(t, string(body), `huaweicloud_dcs_instances{engine="redis",project_id="`+project+`",status="deleting"} 2`)
-		assert.Contains(t, string(body), `huaweicloud_dcs_transitional_instances{engine="redis",project_id="`+project+`"} 2`)
+		assert.Contains(t, string(body), `huaweicloud_dcs_instances{engine="redis",project_id="`+project+`",region="cn-north-4",status="deleting"} 2`)
+		assert.Contains(t, string(body), `huaweicloud_dcs_transitional_instances{engine="redis",project_id="`+project+`",region="cn-north-4"} 2`)
 	})
 
 	t.Run("wait keeps waiting while one is DELETING", func(t *testing.T) {
