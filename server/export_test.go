@@ -1,10 +1,6 @@
 package server
 
-import (
-	"net/http"
-
-	"github.com/dcskit/dcskit/dcs"
-)
+import "net/http"
 
 // WrapRoutes puts mw between the fake's outer layer (request ids, the log
 // line, panic recovery) and its routes, where a bug in a handler would
@@ -12,10 +8,4 @@ import (
 // serves anything.
 func WrapRoutes(s *Server, mw func(http.Handler) http.Handler) {
 	s.handler = s.observe(mw(s.routes))
-}
-
-// CountsAnswer is the fake's 200 answer for counts, as the strict server
-// writes it.
-func CountsAnswer(w http.ResponseWriter, counts dcs.Counts) error {
-	return countsAnswer(counts.API()).VisitListNumberOfInstancesInDifferentStatusResponse(w)
 }
