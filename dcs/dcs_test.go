@@ -2,6 +2,7 @@ package dcs_test
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -161,5 +162,30 @@ func TestValidProjectID(t *testing.T) {
 		"a\x00": false,
 	} {
 		assert.Equal(t, want, dcs.ValidProjectID(id), "%q", id)
+	}
+}
+
+// AppendJSON is generated from the spec to answer queries without
+// reflection: it must write exactly what encoding/json writes for the
+// generated type, for any counts.
+func TestAppendJSONIsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 200 {
+		var c dcs.Counts
+		engines := c.PerEngine()
+		for _, counters := range append([]*dcs.Counters{&c.Total}, engines[:]...) {
+			for j := range counters {
+				switch i % 3 {
+				case 0:
+					counters[j] = int32(r.Uint32())
+				case 1:
+					counters[j] = int32(r.IntN(100))
+				}
+			}
+		}
+		want, err := json.Marshal(c.API())
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(c.AppendJSON(nil)))
 	}
 }

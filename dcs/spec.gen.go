@@ -2,7 +2,11 @@
 
 package dcs
 
-import "github.com/dcskit/dcskit/gen"
+import (
+	"strconv"
+
+	"github.com/dcskit/dcskit/gen"
+)
 
 // The engines: the properties of InstanceStatusCounts marked x-dcskit-engine.
 const (
@@ -102,6 +106,77 @@ func totalFields(s *gen.InstanceStatusCounts) [NumStatuses]*int32 {
 		&s.CreateFailedCount,
 		&s.RestartingCount,
 	}
+}
+
+// AppendJSON appends c as the API's JSON body: byte for byte what
+// encoding/json writes for c.API() (TestAppendJSONIsEncodingJSON), in the
+// order of the generated struct fields, without reflection. The fake
+// answers every query with it.
+func (c *Counts) AppendJSON(b []byte) []byte {
+	engines := c.PerEngine()
+	b = append(b, "{\"createfailed_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[11]), 10)
+	b = append(b, ",\"creating_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[7]), 10)
+	b = append(b, ",\"error_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[9]), 10)
+	b = append(b, ",\"extending_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[6]), 10)
+	b = append(b, ",\"flushing_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[3]), 10)
+	b = append(b, ",\"freezing_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[1]), 10)
+	b = append(b, ",\"frozen_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[10]), 10)
+	b = append(b, ",\"memcached\":"...)
+	b = engines[1].appendJSON(b)
+	b = append(b, ",\"migrating_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[2]), 10)
+	b = append(b, ",\"paying_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[0]), 10)
+	b = append(b, ",\"redis\":"...)
+	b = engines[0].appendJSON(b)
+	b = append(b, ",\"restarting_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[12]), 10)
+	b = append(b, ",\"restoring_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[5]), 10)
+	b = append(b, ",\"running_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[8]), 10)
+	b = append(b, ",\"upgrading_count\":"...)
+	b = strconv.AppendInt(b, int64(c.Total[4]), 10)
+	return append(b, '}')
+}
+
+// appendJSON appends c as a StatusStatistic object, as encoding/json
+// writes the generated type.
+func (c *Counters) appendJSON(b []byte) []byte {
+	b = append(b, "{\"createfailed_count\":"...)
+	b = strconv.AppendInt(b, int64(c[11]), 10)
+	b = append(b, ",\"creating_count\":"...)
+	b = strconv.AppendInt(b, int64(c[7]), 10)
+	b = append(b, ",\"error_count\":"...)
+	b = strconv.AppendInt(b, int64(c[9]), 10)
+	b = append(b, ",\"extending_count\":"...)
+	b = strconv.AppendInt(b, int64(c[6]), 10)
+	b = append(b, ",\"flushing_count\":"...)
+	b = strconv.AppendInt(b, int64(c[3]), 10)
+	b = append(b, ",\"freezing_count\":"...)
+	b = strconv.AppendInt(b, int64(c[1]), 10)
+	b = append(b, ",\"frozen_count\":"...)
+	b = strconv.AppendInt(b, int64(c[10]), 10)
+	b = append(b, ",\"migrating_count\":"...)
+	b = strconv.AppendInt(b, int64(c[2]), 10)
+	b = append(b, ",\"paying_count\":"...)
+	b = strconv.AppendInt(b, int64(c[0]), 10)
+	b = append(b, ",\"restarting_count\":"...)
+	b = strconv.AppendInt(b, int64(c[12]), 10)
+	b = append(b, ",\"restoring_count\":"...)
+	b = strconv.AppendInt(b, int64(c[5]), 10)
+	b = append(b, ",\"running_count\":"...)
+	b = strconv.AppendInt(b, int64(c[8]), 10)
+	b = append(b, ",\"upgrading_count\":"...)
+	b = strconv.AppendInt(b, int64(c[4]), 10)
+	return append(b, '}')
 }
 
 // statisticFields lists the counters of s in the order of statuses.

@@ -286,5 +286,22 @@ func (s *Server) Counts(projectID string, includeFailure bool) dcs.Counts {
 func (s *Server) ListNumberOfInstancesInDifferentStatus(_ context.Context, req dcsserver.ListNumberOfInstancesInDifferentStatusRequestObject) (dcsserver.ListNumberOfInstancesInDifferentStatusResponseObject, error) {
 	// Only the exact value counts, as in the real service.
 	includeFailure := req.Params.IncludeFailure != nil && *req.Params.IncludeFailure == "true"
-	return dcsserver.ListNumberOfInstancesInDifferentStatus200JSONResponse(s.Counts(req.ProjectId, includeFailure).API()), nil
+	return countsAnswer(s.Counts(req.ProjectId, includeFailure)), nil
+}
+
+// countsAnswer is the 200 answer, written by dcs.Counts.AppendJSON, which
+// is generated from the spec: the bytes the generated response writes with
+// encoding/json (TestCountsAnswerIsTheGeneratedOne), at a tenth of the
+// cost. Reflecting over 39 counters was 5 µs of every query, which put the
+// fake at 0.6 of a bare net/http server against its floor of 0.7 (make
+// bench, BenchmarkServerPath).
+type countsAnswer dcs.Counts
+
+func (c countsAnswer) VisitListNumberOfInstancesInDifferentStatusResponse(w http.ResponseWriter) error {
+	counts := dcs.Counts(c)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	// encoding/json's Encoder ends the value with a newline.
+	_, err := w.Write(append(counts.AppendJSON(make([]byte, 0, 1024)), '\n'))
+	return err
 }
