@@ -126,3 +126,4 @@ func appendStringToSign(b []byte, date string, crHash *[sha256.Size]byte) []byte
 	b = append(b, '\n')
 	return hex.AppendEncode(b, crHash[:])
 }
+
