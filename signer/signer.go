@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"hash"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -107,9 +108,14 @@ func computeSignature(req *http.Request, values map[string][]string, body []byte
 // signature writes into sum the HMAC, by mac (keyed with the secret key
 // and freshly reset), of the string to sign for req.
 func signature(sum *[sha256.Size]byte, req *http.Request, values map[string][]string, body []byte, signed []string, date string, mac hash.Hash) error {
-	cr, err := appendCanonicalRequest(make([]byte, 0, 512), req, values, body, signed, false)
+	buf := crPool.Get().(*[]byte)
+	defer crPool.Put(buf)
+	cr, err := appendCanonicalRequest((*buf)[:0], req, values, body, signed, false)
 	if err != nil {
 		return err
+	}
+	if cap(cr) <= maxPooledCR {
+		*buf = cr
 	}
 	crHash := sha256.Sum256(cr)
 	var toSign [len(Algorithm) + 1 + len(DateFormat) + 1 + 2*sha256.Size]byte
@@ -127,3 +133,8 @@ func appendStringToSign(b []byte, date string, crHash *[sha256.Size]byte) []byte
 	return hex.AppendEncode(b, crHash[:])
 }
 
+// crPool holds buffers for canonical requests, which both sides build for
+// every request; a buffer that grew past maxPooledCR is not kept.
+var crPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledCR = 16 << 10

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,10 +20,8 @@ import (
 // It does not judge a security token: after Verify succeeds, a caller that
 // cares checks the X-Security-Token header itself.
 //
-// A Verifier is safe for concurrent use. It keeps no state between
-// requests: pools of HMAC states and buffers saved allocations but no
-// measurable time on the fake's real workload (BenchmarkServerPath), so
-// they went.
+// A Verifier is safe for concurrent use. It keeps the keyed HMAC state of
+// the secret keys it has seen, so it must not be copied after first use.
 type Verifier struct {
 	// SecretKey returns the secret key of an access key, ok false if the
 	// key is unknown.
@@ -29,6 +30,40 @@ type Verifier struct {
 	Now func() time.Time
 	// MaxSkew bounds |X-Sdk-Date - Now()|; zero or less means MaxClockSkew.
 	MaxSkew time.Duration
+
+	// macs keeps keyed HMAC states for the secret keys seen, so that a
+	// request does not derive them again: secret key -> *sync.Pool of
+	// hash.Hash. At most maxKeyedPools keys.
+	macs  sync.Map
+	nmacs atomic.Int32
+}
+
+// maxKeyedPools bounds how many secret keys a Verifier keeps HMAC states
+// for; past it, the states of other keys are derived per request.
+const maxKeyedPools = 64
+
+// mac returns an HMAC-SHA256 keyed with secretKey, reset, and the pool to
+// put it back into when done, if any.
+func (v *Verifier) mac(secretKey string) (hash.Hash, *sync.Pool) {
+	p, ok := v.macs.Load(secretKey)
+	if !ok {
+		if v.nmacs.Load() >= maxKeyedPools {
+			return hmac.New(sha256.New, []byte(secretKey)), nil
+		}
+		var loaded bool
+		p, loaded = v.macs.LoadOrStore(secretKey, &sync.Pool{New: func() any {
+			return hmac.New(sha256.New, []byte(secretKey))
+		}})
+		if !loaded {
+			v.nmacs.Add(1)
+		}
+	}
+	pool := p.(*sync.Pool)
+	m := pool.Get().(hash.Hash)
+	// For crypto/hmac, Reset keeps the keyed state of the first call and
+	// restores it from then on, so a pooled hash never derives it again.
+	m.Reset()
+	return m, pool
 }
 
 // Verify checks the signature of req over body (the exact payload read
@@ -47,8 +82,11 @@ func (v *Verifier) Verify(req *http.Request, body []byte) error {
 	if req == nil || req.URL == nil {
 		return fmt.Errorf("%w: nil request or URL", ErrMalformed)
 	}
-	values := make(map[string][]string, len(req.Header)+1)
-	addHeaderValues(values, req, []string{requestHost(req)})
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	sc.host[0] = requestHost(req)
+	addHeaderValues(sc.values, req, sc.host[:])
+	values := sc.values
 	auth, err := authorizationOf(values)
 	if err != nil {
 		return err
@@ -67,8 +105,12 @@ func (v *Verifier) Verify(req *http.Request, body []byte) error {
 	if err := checkPayloadHash(values, body); err != nil {
 		return err
 	}
+	mac, pool := v.mac(secretKey)
 	var want [sha256.Size]byte
-	err = signature(&want, req, values, body, auth.SignedHeaders, date, hmac.New(sha256.New, []byte(secretKey)))
+	err = signature(&want, req, values, body, auth.SignedHeaders, date, mac)
+	if pool != nil {
+		pool.Put(mac)
+	}
 	if err != nil {
 		return err
 	}
@@ -77,6 +119,27 @@ func (v *Verifier) Verify(req *http.Request, body []byte) error {
 		return mismatch(req, values, body, auth.SignedHeaders, date)
 	}
 	return nil
+}
+
+// scratch is what Verify needs for a request, kept between requests.
+type scratch struct {
+	values map[string][]string // headerValues(req)
+	host   [1]string
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{values: make(map[string][]string, 16)} }}
+
+// maxPooledHeaders: a scratch that served a request with more headers is
+// dropped rather than kept at that size.
+const maxPooledHeaders = 64
+
+func (sc *scratch) put() {
+	if len(sc.values) > maxPooledHeaders {
+		return
+	}
+	clear(sc.values) // nothing of a request stays behind
+	sc.host[0] = ""
+	scratchPool.Put(sc)
 }
 
 func authorizationOf(values map[string][]string) (Authorization, error) {
