@@ -77,8 +77,8 @@ type Member struct {
 	// Lit is the Go literal of what comes before the value: the object's
 	// "{" or the "," before, the quoted name and its colon.
 	Lit    string
-	Status int    // index in Statuses, or -1
-	Engine int    // index in Engines, or -1
+	Status int // index in Statuses, or -1
+	Engine int // index in Engines, or -1
 }
 
 var counterName = regexp.MustCompile(`^([a-z][a-z0-9]*)_count$`)
