@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,6 +18,7 @@ import (
 	"github.com/dcskit/dcskit/conformance"
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
+	"github.com/dcskit/dcskit/internal/syncbuf"
 	"github.com/dcskit/dcskit/internal/tamper"
 	"github.com/dcskit/dcskit/proxy"
 	"github.com/dcskit/dcskit/server"
@@ -32,24 +32,6 @@ const (
 	testToken   = "tok-proxy-SECRET"
 	testProject = "p"
 )
-
-// syncBuffer collects log lines from the proxy's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // upstream is a fake that checks signatures and tokens, one instance of
 // each engine in each status, every answer held to the spec.
@@ -70,9 +52,9 @@ func serve(t *testing.T, h http.Handler) string {
 }
 
 // start runs a proxy to up and returns it, its URL and its log.
-func start(t *testing.T, up string) (*proxy.Proxy, string, *syncBuffer) {
+func start(t *testing.T, up string) (*proxy.Proxy, string, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	p, err := proxy.New(proxy.Options{Upstream: up, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	require.NoError(t, err)
 	return p, serve(t, p), logs

@@ -1,41 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/dcskit/dcskit/client"
+	"github.com/dcskit/dcskit/internal/syncbuf"
 )
 
 // result is what one dcskit run printed and its exit status.
 type result struct {
 	stdout, stderr string
 	code           int
-}
-
-// lockedBuffer lets a command write from several goroutines, as serve's
-// request logger does.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // runCLI runs dcskit in-process with only the given environment variables
@@ -52,7 +32,7 @@ func runEnv(t *testing.T, ctx context.Context, e *env, args ...string) result {
 	if ctx == nil {
 		ctx = t.Context()
 	}
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	e.stdout, e.stderr = &stdout, &stderr
 	err := e.run(ctx, args)
 	code := report(err, &stderr)
@@ -81,7 +61,7 @@ const nowhere = "http://127.0.0.1:1"
 // running is a long-running command (serve, exporter) in the background.
 type running struct {
 	url    string // the first line on stdout
-	stderr *lockedBuffer
+	stderr *syncbuf.Buffer
 	stop   func() result // cancels the context and waits for the exit
 }
 
@@ -91,7 +71,7 @@ type running struct {
 func start(t *testing.T, e *env, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	e.stdout, e.stderr = &stdout, &stderr
 	done := make(chan result, 1)
 	go func() {

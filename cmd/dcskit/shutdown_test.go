@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/internal/httpserve"
+	"github.com/dcskit/dcskit/internal/syncbuf"
 )
 
 // TestSIGTERMDrainsInFlightRequests runs the real binary, holds requests
@@ -51,7 +52,7 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--fixture", serveFixture)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)

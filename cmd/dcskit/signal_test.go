@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dcskit/dcskit/internal/syncbuf"
 )
 
 // signalBinary is dcskit built once for the tests that send it signals.
@@ -103,7 +105,7 @@ func TestSecondSIGINTExitsAtOnce(t *testing.T) {
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)

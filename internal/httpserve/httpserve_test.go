@@ -1,7 +1,6 @@
 package httpserve_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/internal/httpserve"
+	"github.com/dcskit/dcskit/internal/syncbuf"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRunDrainsThenCutsOff: on shutdown Run logs "shutting down", lets a
 // request in flight finish within the drain time and returns nil; a
@@ -57,7 +39,7 @@ func TestRunDrainsThenCutsOff(t *testing.T) {
 				<-release
 				_, _ = io.WriteString(w, "done")
 			})
-			var log syncBuffer
+			var log syncbuf.Buffer
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			ctx, cancel := context.WithCancel(t.Context())
