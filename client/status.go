@@ -118,8 +118,9 @@ func decodeCounts(body []byte) (dcs.Counts, *InvalidResponseError) {
 		return dcs.Counts{}, e
 	}
 	counts := dcs.FromAPI(in)
+	statuses := dcs.Statuses()
 	check := func(prefix string, c dcs.Counters) *InvalidResponseError {
-		for i, st := range dcs.Statuses() {
+		for i, st := range statuses {
 			if c[i] < 0 {
 				return &InvalidResponseError{Field: prefix + st.Counter(), Reason: fmt.Sprintf("%d is negative", c[i])}
 			}
