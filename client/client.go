@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/gen/dcsclient"
 )
 
 // DefaultUserAgent is sent unless WithUserAgent says otherwise.
@@ -90,7 +90,7 @@ func (cfg *config) build() (*Client, error) {
 	if c.projectID != "" {
 		// Build one request now, so that an endpoint and project id
 		// that make no URL fail here rather than on every call.
-		if _, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(endpoint, c.projectID, nil); err != nil {
+		if _, err := dcsclient.NewListNumberOfInstancesInDifferentStatusRequest(endpoint, c.projectID, nil); err != nil {
 			return nil, fmt.Errorf("project id %q: %w", c.projectID, err)
 		}
 		return c, nil

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/dcskit/dcskit/gen/iam"
+	"github.com/dcskit/dcskit/gen/iamclient"
 )
 
 // DefaultIAMEndpoint is where project discovery asks, unless
@@ -164,7 +165,7 @@ func (i *IAM) lookup(ctx context.Context, region string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	req, err := iam.NewKeystoneListProjectsRequest(base, &iam.KeystoneListProjectsParams{Name: &region})
+	req, err := iamclient.NewKeystoneListProjectsRequest(base, &iam.KeystoneListProjectsParams{Name: &region})
 	if err != nil {
 		return "", err
 	}
@@ -196,7 +197,7 @@ func (i *IAM) Projects(ctx context.Context) ([]Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := iam.NewKeystoneListAuthProjectsRequest(base)
+	req, err := iamclient.NewKeystoneListAuthProjectsRequest(base)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/gen/dcsclient"
 	"github.com/dcskit/dcskit/signer"
 )
 
@@ -27,7 +28,7 @@ func (c *Client) RawInstanceStatus(ctx context.Context, includeFailure *string, 
 		return nil, nil, err
 	}
 	params := &gen.ListNumberOfInstancesInDifferentStatusParams{IncludeFailure: includeFailure}
-	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, projectID, params)
+	req, err := dcsclient.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, projectID, params)
 	if err != nil {
 		return nil, nil, err
 	}

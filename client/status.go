@@ -15,6 +15,7 @@ import (
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/gen/dcsclient"
 	"github.com/dcskit/dcskit/internal/clock"
 	"github.com/dcskit/dcskit/signer"
 )
@@ -79,7 +80,7 @@ func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Stat
 	if err != nil {
 		return Status{}, err
 	}
-	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, projectID, &params)
+	req, err := dcsclient.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, projectID, &params)
 	if err != nil {
 		return Status{}, err
 	}
