@@ -13,8 +13,8 @@ package openapi
 
 import (
 	"context"
-	"fmt"
 	"embed"
+	"fmt"
 	"net/url"
 	"path"
 	"sync"
