@@ -147,6 +147,12 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"status", "extra"}, []string{"dcskit status takes no arguments", "Run 'dcskit status --help' for usage."}},
 		{[]string{"status", "--bogus"}, []string{"unknown flag: --bogus", "Run 'dcskit status --help' for usage."}},
 		{[]string{"wait", "--interval", "0s"}, []string{"--interval must be positive", "Run 'dcskit wait --help' for usage."}},
+		{[]string{"verify", "--endpoint", nowhere, "--project-id", "p", "-o", "yaml"}, []string{`unknown output "yaml": want text, json`}},
+		{[]string{"verify", "extra"}, []string{"dcskit verify takes no arguments"}},
+		{[]string{"proxy"}, []string{"--upstream is required"}},
+		{[]string{"proxy", "--upstream", "https://dcs.example.com/prefix"}, []string{"no path, user info, query or fragment: the path is signed"}},
+		{[]string{"proxy", "--upstream", "dcs.example.com"}, []string{"want http(s)://host[:port]"}},
+		{[]string{"proxy", "--upstream", "https://dcs.example.com", "extra"}, []string{"dcskit proxy takes no arguments"}},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			t.Parallel()

@@ -20,7 +20,6 @@ import (
 
 	"github.com/dcskit/dcskit/gen/admin"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
-	"github.com/dcskit/dcskit/internal/tamper"
 )
 
 // process is dcskit in a process of its own: this test binary, which
@@ -76,38 +75,6 @@ func (p *process) signal(t *testing.T, sig syscall.Signal) int {
 
 // signals are the two that stop a command, and their words.
 var signals = map[syscall.Signal]string{syscall.SIGINT: "interrupt", syscall.SIGTERM: "terminated"}
-
-// A proxy stopped by a signal exits 1 if it saw a violation, else 0, and
-// prints its summary either way: a CI job can wrap it.
-func TestProxyExitStatusAfterASignal(t *testing.T) {
-	t.Parallel()
-	for sig := range signals {
-		for _, violation := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s violation=%t", sig, violation), func(t *testing.T) {
-				t.Parallel()
-				f := startFake(t, verifyFixture)
-				upstream := httptest.NewServer(tamper.Handler(f.Handler(), func(_ *http.Request, a *tamper.Answer) {
-					if violation {
-						a.Header.Set("Content-Type", "text/html")
-					}
-				}))
-				t.Cleanup(upstream.Close)
-				p := startProcess(t, nil, true, "proxy", "--upstream", upstream.URL, "--listen", "127.0.0.1:0")
-				r := runCLI(t, nil, credsEnv(), "status", "--endpoint", p.url, "--project-id", "p")
-				require.Equal(t, 0, r.code, r.stderr)
-
-				code := p.signal(t, sig)
-				n := map[bool]int{false: 0, true: 1}[violation]
-				assert.Equal(t, n, code, p.stderr.String())
-				assert.Contains(t, p.stdout.String(), fmt.Sprintf("proxy: 1 requests, %d with violations of the spec (%d violations)", n, n))
-				if violation {
-					assert.Contains(t, p.stderr.String(), "dcskit: 1 violations of the spec: see the log\n")
-				}
-				assert.NotContains(t, p.stderr.String(), "interrupted")
-			})
-		}
-	}
-}
 
 // awaitFaultsTaken waits until the fake at url has no fault pending: every
 // request that took one is in flight.
