@@ -158,7 +158,9 @@ func TestStatusErrors(t *testing.T) {
 	dead.Close()
 	hung, _ := hungAPI(t)
 	emptyIAM := startFake(t, `{"instances": []}`)
-	usage := func(msg string) []string { return []string{"dcskit: " + msg + "\nRun 'dcskit status --help' for usage.\n"} }
+	usage := func(msg string) []string {
+		return []string{"dcskit: " + msg + "\nRun 'dcskit status --help' for usage.\n"}
+	}
 
 	tests := []struct {
 		name string
