@@ -31,28 +31,21 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		cancel(interrupted{<-sigs})
-		sig := <-sigs
+		cancel(interrupted{(<-sigs).(syscall.Signal)})
+		sig := (<-sigs).(syscall.Signal)
 		fmt.Fprintln(os.Stderr, "\ndcskit: interrupted again, exiting now")
-		os.Exit(exitStatus(sig))
+		os.Exit(128 + int(sig))
 	}()
 	os.Exit(report(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
 }
 
-// interrupted is the cause of a command cancelled by a signal.
-type interrupted struct{ sig os.Signal }
+// interrupted is the cause of a command cancelled by a signal, whose exit
+// status is the shell's for a process the signal ended: 128 plus its
+// number, 130 for SIGINT, 143 for SIGTERM.
+type interrupted struct{ sig syscall.Signal }
 
 func (i interrupted) Error() string { return "interrupted (" + i.sig.String() + ")" }
 func (interrupted) Unwrap() error   { return context.Canceled }
-
-// exitStatus is the shell's convention for a process a signal ended:
-// 128 plus the signal's number, 130 for SIGINT, 143 for SIGTERM.
-func exitStatus(sig os.Signal) int {
-	if s, ok := sig.(syscall.Signal); ok {
-		return 128 + int(s)
-	}
-	return 1
-}
 
 // env is what a command may use of the process it runs in.
 type env struct {
@@ -77,8 +70,8 @@ func (e *env) listen(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
-// run executes one dcskit command line. It never calls os.Exit, so tests
-// run it in-process.
+// run executes one dcskit command line. It never calls os.Exit: tests run
+// it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	return (&env{getenv: getenv, stdout: stdout, stderr: stderr}).run(ctx, args)
 }
@@ -178,7 +171,7 @@ func report(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "dcskit: %v\n", err)
 	if i, ok := errors.AsType[interrupted](err); ok {
-		return exitStatus(i.sig)
+		return 128 + int(i.sig)
 	}
 	if _, ok := errors.AsType[usageError](err); !ok {
 		return 1

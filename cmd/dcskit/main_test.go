@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ type running struct {
 	// stop cancels the command's context, as a signal does, and waits
 	// for its exit.
 	stop      func() result
-	interrupt func(sig os.Signal) result
+	interrupt func(sig syscall.Signal) result
 }
 
 // start runs a command in e in the background and waits for the URL on
@@ -128,11 +129,11 @@ func start(t *testing.T, e *env, args ...string) *running {
 	case r := <-done:
 		t.Fatalf("%s exited with %d: %s", args[0], r.code, r.stderr)
 	}
-	interrupt := func(sig os.Signal) result {
+	interrupt := func(sig syscall.Signal) result {
 		cancel(interrupted{sig})
 		return <-done
 	}
-	return &running{url: stdout.line(), stderr: stderr, interrupt: interrupt, stop: func() result { return interrupt(os.Interrupt) }}
+	return &running{url: stdout.line(), stderr: stderr, interrupt: interrupt, stop: func() result { return interrupt(syscall.SIGINT) }}
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {

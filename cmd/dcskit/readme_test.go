@@ -92,17 +92,19 @@ func readmeSections(t *testing.T) map[string][]example {
 	data, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	out := map[string][]example{}
-	parts := regexp.MustCompile(`(?m)^## `).Split(string(data), -1)
-	fence := regexp.MustCompile("(?s)\n```(sh|text)\n(.*?)```")
-	for _, part := range parts[1:] {
+	fence := regexp.MustCompile("(?s)\n```([a-z]*)\n(.*?)```")
+	// The title's part, before the first section, is one too.
+	for _, part := range regexp.MustCompile(`(?m)^## `).Split(string(data), -1) {
 		heading, body, _ := strings.Cut(part, "\n")
+		prev := ""
 		for _, m := range fence.FindAllStringSubmatch(body, -1) {
-			if m[1] == "text" {
-				require.NotEmpty(t, out[heading], "output before any example in %s", heading)
+			switch {
+			case m[1] == "sh":
+				out[heading] = append(out[heading], example{script: m[2]})
+			case m[1] == "text" && prev == "sh":
 				out[heading][len(out[heading])-1].output = m[2]
-				continue
 			}
-			out[heading] = append(out[heading], example{script: m[2]})
+			prev = m[1]
 		}
 	}
 	return out

@@ -186,7 +186,7 @@ func hungAPI(t *testing.T) (url string, arrived <-chan struct{}) {
 
 // interruptCall runs a command that calls a hung API, and stops it with
 // sig once its call is under way.
-func interruptCall(t *testing.T, sig os.Signal, command string, args ...string) result {
+func interruptCall(t *testing.T, sig syscall.Signal, command string, args ...string) result {
 	t.Helper()
 	url, arrived := hungAPI(t)
 	ctx, cancel := context.WithCancelCause(t.Context())
@@ -205,17 +205,17 @@ func TestExitStatusAfterASignal(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, sig os.Signal) result
+		run  func(t *testing.T, sig syscall.Signal) result
 		code int      // 0: the signal's, 128+n
 		want []string // in stderr
 	}{
-		{"status", func(t *testing.T, sig os.Signal) result { return interruptCall(t, sig, "status") }, 0, nil},
-		{"verify", func(t *testing.T, sig os.Signal) result { return interruptCall(t, sig, "verify") }, 0, nil},
-		{"wait", func(t *testing.T, sig os.Signal) result { return interruptCall(t, sig, "wait") }, 0, nil},
-		{"serve", func(t *testing.T, sig os.Signal) result {
+		{"status", func(t *testing.T, sig syscall.Signal) result { return interruptCall(t, sig, "status") }, 0, nil},
+		{"verify", func(t *testing.T, sig syscall.Signal) result { return interruptCall(t, sig, "verify") }, 0, nil},
+		{"wait", func(t *testing.T, sig syscall.Signal) result { return interruptCall(t, sig, "wait") }, 0, nil},
+		{"serve", func(t *testing.T, sig syscall.Signal) result {
 			return start(t, &env{getenv: mapEnv(nil)}, "serve", "--addr", "127.0.0.1:0").interrupt(sig)
 		}, 0, []string{`msg="shutting down" in_flight=0`}},
-		{"serve cutting a request off", func(t *testing.T, sig os.Signal) result {
+		{"serve cutting a request off", func(t *testing.T, sig syscall.Signal) result {
 			s := start(t, &env{getenv: mapEnv(nil), drain: 10 * time.Millisecond}, "serve", "--addr", "127.0.0.1:0")
 			injectFault(t, s.url, `{"delay": "50s"}`)
 			go func() {
@@ -227,7 +227,7 @@ func TestExitStatusAfterASignal(t *testing.T) {
 			return s.interrupt(sig)
 		}, 1, []string{`msg="shutting down" in_flight=1`,
 			"dcskit: shut down with 1 request(s) cut off, still in flight after draining for 10ms\n"}},
-		{"exporter", func(t *testing.T, sig os.Signal) result {
+		{"exporter", func(t *testing.T, sig syscall.Signal) result {
 			url, _ := hungAPI(t)
 			return start(t, &env{getenv: mapEnv(credsEnv())}, "exporter", "--listen", "127.0.0.1:0", "--endpoint", url, "--project-id", "p").interrupt(sig)
 		}, 0, []string{`msg="shutting down" in_flight=0`}},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -105,21 +104,15 @@ func writeJSON(w io.Writer, v any) error {
 // with the counters of the statuses in notRequested as null: a count that
 // was not asked for is not 0.
 func writeCountsJSON(w io.Writer, st client.Status, notRequested []dcs.Status) error {
-	data, err := json.Marshal(st)
+	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
 	for _, s := range notRequested {
-		// Compact JSON of numbers: a name and its colon are found only
-		// where that member is.
-		data = regexp.MustCompile(`"`+s.Counter()+`":-?\d+`).ReplaceAll(data, []byte(`"`+s.Counter()+`":null`))
+		// JSON of numbers: a name and its colon are only where it is.
+		data = regexp.MustCompile(`"`+s.Counter()+`": -?\d+`).ReplaceAll(data, []byte(`"`+s.Counter()+`": null`))
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, data, "", "  "); err != nil {
-		return err
-	}
-	out.WriteByte('\n')
-	_, err = out.WriteTo(w)
+	_, err = fmt.Fprintf(w, "%s\n", data)
 	return err
 }
 
