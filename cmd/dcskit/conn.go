@@ -169,19 +169,19 @@ func secret(e *env, value, flag, file, fileFlag, envVar string) (string, error) 
 	defer fh.Close()
 	// Bounded however the file is made: a pipe has no size to check. IAM
 	// tokens are a few KiB.
-	const max = 64 << 10
-	data, err := io.ReadAll(io.LimitReader(fh, max+1))
+	const limit = 64 << 10
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
 	first, _, _ := strings.Cut(string(data), "\n")
-	switch secret := strings.TrimSpace(first); {
+	switch s := strings.TrimSpace(first); {
 	case err != nil:
 		return "", usageErrorf("%s: %w", fileFlag, err)
-	case len(data) > max:
-		return "", usageErrorf("%s: %s: larger than %d KiB", fileFlag, file, max>>10)
-	case secret == "":
+	case len(data) > limit:
+		return "", usageErrorf("%s: %s: larger than %d KiB", fileFlag, file, limit>>10)
+	case s == "":
 		// No error quotes the file's content.
 		return "", usageErrorf("%s: %s: its first line is empty", fileFlag, file)
 	default:
-		return secret, nil
+		return s, nil
 	}
 }
 
