@@ -68,6 +68,9 @@ for a mistake in the command line or the configuration.`,
 			return err
 		}
 		if !report.Conformant() {
+			if err := cmd.Context().Err(); err != nil {
+				return err // a signal cut the checks short: no verdict
+			}
 			return errNotConformant
 		}
 		return nil
