@@ -19,8 +19,7 @@ func counts(pairs ...any) dcs.Counts {
 	var c dcs.Counts
 	for i := 0; i < len(pairs); i += 2 {
 		s, n := pairs[i].(dcs.Status), int32(pairs[i+1].(int))
-		c.Redis[s.Index()] += n
-		c.Total[s.Index()] += n
+		c.Add(dcs.Redis, s, n)
 	}
 	return c
 }
@@ -65,8 +64,7 @@ func TestParseCondition(t *testing.T) {
 func TestConditionHolds(t *testing.T) {
 	t.Parallel()
 	c := counts(dcs.Running, 16)
-	c.Memcached[dcs.Running.Index()] = 4
-	c.Total[dcs.Running.Index()] += 4
+	c.Add(dcs.Memcached, dcs.Running, 4)
 	for cond, want := range map[string]bool{
 		"running>=20": true, "running>=21": false, "running>19": true, "running<20": false,
 		"running<=20": true, "running==20": true, "running!=20": false,
