@@ -5,16 +5,16 @@ package gen
 
 // Defines values for Engine.
 const (
-	EngineMemcached Engine = "Memcached"
-	EngineRedis     Engine = "Redis"
+	Memcached Engine = "Memcached"
+	Redis     Engine = "Redis"
 )
 
 // Valid indicates whether the value is a known member of the Engine enum.
 func (e Engine) Valid() bool {
 	switch e {
-	case EngineMemcached:
+	case Memcached:
 		return true
-	case EngineRedis:
+	case Redis:
 		return true
 	default:
 		return false
@@ -23,49 +23,49 @@ func (e Engine) Valid() bool {
 
 // Defines values for Status.
 const (
-	StatusCreateFailed Status = "CREATEFAILED"
-	StatusCreating     Status = "CREATING"
-	StatusError        Status = "ERROR"
-	StatusExtending    Status = "EXTENDING"
-	StatusFlushing     Status = "FLUSHING"
-	StatusFreezing     Status = "FREEZING"
-	StatusFrozen       Status = "FROZEN"
-	StatusMigrating    Status = "MIGRATING"
-	StatusPaying       Status = "PAYING"
-	StatusRestarting   Status = "RESTARTING"
-	StatusRestoring    Status = "RESTORING"
-	StatusRunning      Status = "RUNNING"
-	StatusUpgrading    Status = "UPGRADING"
+	CREATEFAILED Status = "CREATEFAILED"
+	CREATING     Status = "CREATING"
+	ERROR        Status = "ERROR"
+	EXTENDING    Status = "EXTENDING"
+	FLUSHING     Status = "FLUSHING"
+	FREEZING     Status = "FREEZING"
+	FROZEN       Status = "FROZEN"
+	MIGRATING    Status = "MIGRATING"
+	PAYING       Status = "PAYING"
+	RESTARTING   Status = "RESTARTING"
+	RESTORING    Status = "RESTORING"
+	RUNNING      Status = "RUNNING"
+	UPGRADING    Status = "UPGRADING"
 )
 
 // Valid indicates whether the value is a known member of the Status enum.
 func (e Status) Valid() bool {
 	switch e {
-	case StatusCreateFailed:
+	case CREATEFAILED:
 		return true
-	case StatusCreating:
+	case CREATING:
 		return true
-	case StatusError:
+	case ERROR:
 		return true
-	case StatusExtending:
+	case EXTENDING:
 		return true
-	case StatusFlushing:
+	case FLUSHING:
 		return true
-	case StatusFreezing:
+	case FREEZING:
 		return true
-	case StatusFrozen:
+	case FROZEN:
 		return true
-	case StatusMigrating:
+	case MIGRATING:
 		return true
-	case StatusPaying:
+	case PAYING:
 		return true
-	case StatusRestarting:
+	case RESTARTING:
 		return true
-	case StatusRestoring:
+	case RESTORING:
 		return true
-	case StatusRunning:
+	case RUNNING:
 		return true
-	case StatusUpgrading:
+	case UPGRADING:
 		return true
 	default:
 		return false

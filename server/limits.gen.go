@@ -8,41 +8,40 @@ import "time"
 // A request over one is refused whole with 413 and a *LimitError naming
 // it, or with 400 when admin.yaml's schema catches it first.
 const (
-	// DefaultMaxInstances bounds the instances the fake holds unless
-	// Options.MaxInstances or `dcskit serve --max-instances` says otherwise; a
-	// fixture's counts are summed before anything is added.
+	// DefaultMaxInstances bounds the instances the fake holds unless Options.MaxInstances or `dcskit
+	// serve --max-instances` says otherwise; a fixture's counts are summed
+	// before anything is added.
 	DefaultMaxInstances = 1000000
 	// MaxCount bounds the instances one fixture entry stands for (its count).
 	MaxCount = 1000000
 	// MaxChain bounds the changes of one becomes chain, then included.
 	MaxChain = 100
-	// MaxScheduledChanges bounds the scheduled changes the fake holds: the
-	// length of every chain that some instance is still in, a chain shared by
-	// the instances of one entry counted once.
+	// MaxScheduledChanges bounds the scheduled changes the fake holds: the length of every chain that
+	// some instance is still in, a chain shared by the instances of one
+	// entry counted once.
 	MaxScheduledChanges = 2000000
 	// MaxNameLength bounds the characters of an instance name.
 	MaxNameLength = 64
 	// MaxAdminBody bounds the bytes of the body of an admin request.
 	MaxAdminBody = 4194304
-	// MaxAdminInFlight bounds the admin requests served at once; more wait
-	// their turn. Queries to the DCS API never wait for them.
+	// MaxAdminInFlight bounds the admin requests served at once; more wait their turn. Queries to
+	// the DCS API never wait for them.
 	MaxAdminInFlight = 4
-	// DefaultPageSize bounds the instances of a page of GET /_fake/instances
-	// without a limit.
+	// DefaultPageSize bounds the instances of a page of GET /_fake/instances without a limit.
 	DefaultPageSize = 100
 	// MaxPageSize bounds the instances of a page of GET /_fake/instances.
 	MaxPageSize = 1000
 	// MaxPendingFaults bounds the faults queued at once.
 	MaxPendingFaults = 1000
-	// MaxFaultDelay bounds the delay of a fault, below the fake's 60 s write
-	// timeout, so that the delayed answer still goes out.
+	// MaxFaultDelay bounds the delay of a fault, below the fake's 60 s write timeout, so that
+	// the delayed answer still goes out.
 	MaxFaultDelay = 50 * time.Second
 	// MaxFaultRetryAfter bounds the Retry-After of a fault.
 	MaxFaultRetryAfter = 24 * time.Hour
 	// MaxProjects bounds the entries of the project table of the fake's IAM.
 	MaxProjects = 10000
-	// DefaultJournalSize bounds the requests the journal keeps unless
-	// Options.JournalSize or `dcskit serve --journal-size` says otherwise.
+	// DefaultJournalSize bounds the requests the journal keeps unless Options.JournalSize or `dcskit
+	// serve --journal-size` says otherwise.
 	DefaultJournalSize = 1000
 	// MaxJournalSize bounds the requests the journal keeps.
 	MaxJournalSize = 100000
