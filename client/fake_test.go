@@ -54,7 +54,7 @@ func TestFakeAcceptsTheClient(t *testing.T) {
 	srv := fake(t, server.Options{AccessKey: testAK, SecretKey: testSK, Token: testToken})
 	for name, opts := range map[string][]client.Option{
 		"AK/SK":                 {signed},
-		"temporary credentials": {signed, client.WithSecurityToken(testToken)},
+		"temporary credentials": {temporary(testAK, testSK)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
