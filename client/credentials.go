@@ -10,11 +10,9 @@ import (
 	"github.com/dcskit/dcskit/signer"
 )
 
-// Environment variables that FromEnv and EnvCredentials read: the
-// official Huawei Cloud SDK's, so that one configuration serves both.
-// EnvEndpointPrefix plus the region, upper-cased with '-' turned into
-// '_', overrides the region's endpoint, as in
-// HUAWEICLOUD_SDK_REGION_DCS_CN_NORTH_4=https://dcs.example.com.
+// The official SDK's variables, which FromEnv reads. EnvEndpointPrefix
+// plus the region, upper-cased with '-' turned into '_', overrides the
+// region's endpoint, as in HUAWEICLOUD_SDK_REGION_DCS_CN_NORTH_4=URL.
 const (
 	EnvAccessKey      = "HUAWEICLOUD_SDK_AK"
 	EnvSecretKey      = "HUAWEICLOUD_SDK_SK"
@@ -24,30 +22,25 @@ const (
 )
 
 // Credentials are what a CredentialsProvider gives: the keys that sign
-// requests, and what their source says besides. Every way of printing
-// them hides the secret key and the token (see signer.Credentials).
+// requests, which print hidden, and what their source says besides.
 type Credentials struct {
-	Keys signer.Credentials
-	// ProjectID and IAMEndpoint are what the source names, such as a
-	// profile's project_id and iam_endpoint, if anything.
-	ProjectID, IAMEndpoint string
+	Keys                   signer.Credentials
+	ProjectID, IAMEndpoint string    // what the source names, such as a profile's project_id
 	Expires                time.Time // when temporary keys stop working; zero for others
 	Source                 string    // where the keys come from, for messages
 }
 
-// A CredentialsProvider gives the credentials that sign requests. A
-// Client asks before every attempt, so a provider of temporary keys keeps
-// and refreshes them itself. It must be safe for concurrent use, and
-// should be a fmt.Stringer that names its source without secrets.
+// A CredentialsProvider gives the credentials of the moment: a Client asks
+// before every attempt. It must be safe for concurrent use, and should be
+// a fmt.Stringer that names its source without secrets.
 type CredentialsProvider interface {
 	Retrieve(ctx context.Context) (Credentials, error)
 }
 
-// ErrNoCredentials is what a provider's error wraps when it has nothing
-// to offer because it is not set up: no variables, no file, no ECS
-// metadata service. A chain of providers then tries the next one; any
-// other error stops it, since a source that is set up but broken is a
-// mistake to report, not to step over.
+// ErrNoCredentials is wrapped by the error of a provider that is not set
+// up: no variables, no file, no ECS metadata service. A chain then tries
+// the next; any other error stops it, since a source that is set up but
+// broken is a mistake to report, not to step over.
 var ErrNoCredentials = errors.New("no credentials")
 
 // NoCredentials returns an error, wrapping ErrNoCredentials, that says
@@ -59,10 +52,8 @@ type noCredentials string
 func (e noCredentials) Error() string        { return string(e) }
 func (e noCredentials) Is(target error) bool { return target == ErrNoCredentials }
 
-// CredentialsError is a failure to get credentials, found before anything
-// is sent: no source had any, one was broken, or the one in use failed.
-// Its text names each source tried and why it gave nothing, never a
-// secret.
+// CredentialsError is a failure to get credentials, before anything is
+// sent. Its text names each source tried and why it gave nothing.
 type CredentialsError struct {
 	Tried []error // one per source tried, in order
 }
@@ -77,8 +68,8 @@ func (e *CredentialsError) Error() string {
 
 func (e *CredentialsError) Unwrap() []error { return e.Tried }
 
-// asCredentialsError makes err, a provider's, a *CredentialsError, unless
-// it is one already or the context's.
+// asCredentialsError makes a provider's err a *CredentialsError, unless it
+// is one or the context's.
 func asCredentialsError(err error) error {
 	if _, ok := errors.AsType[*CredentialsError](err); ok || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
@@ -86,10 +77,9 @@ func asCredentialsError(err error) error {
 	return &CredentialsError{Tried: []error{err}}
 }
 
-// EnvCredentials reads the official SDK's variables through getenv at
-// every Retrieve: EnvAccessKey and EnvSecretKey, EnvSecurityToken, and
-// EnvProjectID as the project. With none of the keys set it has nothing
-// to offer (ErrNoCredentials); half a pair is an error.
+// EnvCredentials reads EnvAccessKey, EnvSecretKey, EnvSecurityToken and
+// EnvProjectID through getenv at every Retrieve. Without keys it is not
+// set up (ErrNoCredentials); half a pair is an error.
 func EnvCredentials(getenv func(string) string) CredentialsProvider {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -114,15 +104,14 @@ func (getenv envCredentials) Retrieve(context.Context) (Credentials, error) {
 	return Credentials{Keys: keys, ProjectID: getenv(EnvProjectID), Source: "environment"}, nil
 }
 
-// staticCredentials are keys given in code or read by FromEnv. It is used
-// by pointer, so that printing a Client prints no key.
+// staticCredentials are used by pointer, so that printing a Client prints
+// no key.
 type staticCredentials struct{ Credentials }
 
 func (s *staticCredentials) Retrieve(context.Context) (Credentials, error) { return s.Credentials, nil }
 func (s *staticCredentials) String() string                                { return s.Keys.String() }
 
-// describe names p without its secrets: providers in this module are
-// fmt.Stringers that print none.
+// describe names p without its secrets.
 func describe(p CredentialsProvider) string {
 	if s, ok := p.(fmt.Stringer); ok {
 		return s.String()

@@ -22,8 +22,7 @@ const MaxBodySize = 1 << 20
 var ErrResponseTooLarge = errors.New("response body exceeds 1 MiB")
 
 // APIError is the error of every response whose status is not 2xx,
-// whatever its body: a DCS ErrorResponse, the API gateway's error, or
-// something that is not JSON at all, such as a proxy's HTML page.
+// whatever its body: DCS's, the API gateway's, or a proxy's HTML.
 type APIError struct {
 	StatusCode int
 	Code       string // error_code, such as "111400063" or "APIGW.0301"
@@ -42,10 +41,8 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// InvalidResponseError is a 2xx response whose body breaks the spec: not
-// the API's JSON, or a counter negative or beyond int32. It is a failed
-// call, never a Status: a count that cannot be true must not reach a
-// dashboard or end a wait.
+// InvalidResponseError is a 2xx response whose body breaks the spec. A
+// count that cannot be true must not reach a dashboard or end a wait.
 type InvalidResponseError struct {
 	StatusCode int
 	Field      string // the counter at fault, such as "redis.running_count"; "" if the body is not JSON
@@ -62,8 +59,7 @@ func (e *InvalidResponseError) Error() string {
 }
 
 // newAPIError is the one place that turns a non-2xx response into an
-// error; body may be cut short at MaxBodySize. DCS's ErrorResponse and
-// the gateway's GatewayErrorResponse share error_code and error_msg.
+// error. DCS's and the gateway's bodies share error_code and error_msg.
 func newAPIError(resp *http.Response, body []byte) *APIError {
 	e := &APIError{StatusCode: resp.StatusCode, RequestID: clean(resp.Header.Get("X-Request-Id"), 128)}
 	var eb struct {
@@ -81,8 +77,7 @@ func newAPIError(resp *http.Response, body []byte) *APIError {
 	return e
 }
 
-// readBody reads at most MaxBodySize bytes; of a longer body, what it
-// read and ErrResponseTooLarge.
+// readBody reads at most MaxBodySize bytes, or fails with them.
 func readBody(r io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxBodySize+1))
 	if err == nil && len(b) > MaxBodySize {
@@ -91,8 +86,7 @@ func readBody(r io.Reader) ([]byte, error) {
 	return b, err
 }
 
-// stripTags drops HTML markup, so that a proxy's error page reads as its
-// text.
+// stripTags drops HTML markup: a proxy's error page reads as its text.
 func stripTags(s string) string {
 	var b strings.Builder
 	in := false
@@ -110,9 +104,7 @@ func stripTags(s string) string {
 	return b.String()
 }
 
-// clean makes text from a server safe to print on one terminal line:
-// control characters become spaces, runs of space collapse, and it is cut
-// at max runes.
+// clean makes text from a server one printable line of at most max runes.
 func clean(s string, max int) string {
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
 	if r := []rune(s); len(r) > max {

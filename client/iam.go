@@ -15,10 +15,9 @@ import (
 	"github.com/dcskit/dcskit/gen/iam"
 )
 
-// DefaultIAMEndpoint is where projects are looked up, unless
-// WithIAMEndpoint, EnvIAMEndpoint or the credentials' source (a profile's
-// iam_endpoint) say otherwise. EnvIAMEndpoint is the official SDK's
-// variable; as in the SDK, a value without a scheme means https.
+// Where projects are looked up, unless WithIAMEndpoint, the SDK's
+// variable EnvIAMEndpoint (a bare host name meaning https, as in the SDK)
+// or the credentials' source (a profile's iam_endpoint) say otherwise.
 const (
 	DefaultIAMEndpoint = "https://iam.myhuaweicloud.com"
 	EnvIAMEndpoint     = "HUAWEICLOUD_SDK_IAM_ENDPOINT"
@@ -31,9 +30,9 @@ type Project struct {
 	Enabled  bool
 }
 
-// IAM finds projects through Huawei Cloud IAM (openapi/iam.yaml), signed
-// like the DCS calls. Clients that share one (WithIAM) look each region
-// up once. It is safe for concurrent use.
+// IAM finds projects through Huawei Cloud IAM (openapi/iam.yaml). Clients
+// that share one (WithIAM) look each region up once. It is safe for
+// concurrent use.
 type IAM struct {
 	caller
 	endpoint string // with a trailing slash; "" for the credentials' or DefaultIAMEndpoint
@@ -74,8 +73,7 @@ func parseIAMEndpoint(s string) (string, error) {
 	return parseEndpoint(s)
 }
 
-// base is the endpoint to ask: the configured one, else the one the
-// credentials' source names, else DefaultIAMEndpoint.
+// base is the endpoint to ask, with a trailing slash.
 func (i *IAM) base(ctx context.Context) (string, error) {
 	if i.endpoint != "" || i.creds == nil {
 		return cmp.Or(i.endpoint, DefaultIAMEndpoint+"/"), nil
@@ -92,10 +90,9 @@ func (i *IAM) base(ctx context.Context) (string, error) {
 }
 
 // ProjectID is the id of the one project named region, as the official
-// SDK finds it (KeystoneListProjects, GET /v3/projects?name=<region>).
-// An answer is kept for the IAM's lifetime, and concurrent lookups of a
-// region share one request. No project, or several, is a
-// *DiscoveryError; a failed call is an error as for InstanceStatus.
+// SDK finds it (GET /v3/projects?name=<region>), kept for the IAM's
+// lifetime; concurrent lookups of a region share one request. No project,
+// or several, is a *DiscoveryError.
 func (i *IAM) ProjectID(ctx context.Context, region string) (string, error) {
 	for {
 		i.mu.Lock()
@@ -147,9 +144,8 @@ func (i *IAM) lookup(ctx context.Context, region string) (string, error) {
 	return found[0].ID, nil
 }
 
-// Projects lists the projects the credentials can access
-// (KeystoneListAuthProjects, GET /v3/auth/projects): one per region
-// that the account uses, for an operator who watches them all.
+// Projects lists the projects the credentials can access (GET
+// /v3/auth/projects): one per region that the account uses.
 func (i *IAM) Projects(ctx context.Context) ([]Project, error) {
 	var list iam.AuthProjectList
 	at, err := i.get(ctx, &list, iam.NewKeystoneListAuthProjectsRequest)
@@ -159,8 +155,8 @@ func (i *IAM) Projects(ctx context.Context) ([]Project, error) {
 	return projects(list.Projects), nil
 }
 
-// get sends the request that build makes for the IAM endpoint, and
-// decodes its 2xx answer into v. at is the endpoint, for messages.
+// get sends the request that build makes for the endpoint at, and decodes
+// the answer into v.
 func (i *IAM) get(ctx context.Context, v any, build func(base string) (*http.Request, error)) (at string, err error) {
 	base, err := i.base(ctx)
 	if err != nil {
@@ -189,8 +185,7 @@ func projects(in []iam.Project) []Project {
 	return out
 }
 
-// DiscoveryError is IAM's answer when it does not name exactly one
-// project for a region, which must then be given.
+// DiscoveryError is IAM naming no project of a region, or several.
 type DiscoveryError struct {
 	Region   string
 	Endpoint string    // the IAM endpoint asked

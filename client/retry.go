@@ -17,16 +17,14 @@ import (
 )
 
 // CheckRetry decides whether an attempt is worth repeating, from its
-// response, if one arrived (its body read, and rewound), and the error of
-// the transport or of reading the body.
+// response (its body read, and rewound), if any, and its error.
 type CheckRetry func(ctx context.Context, resp *http.Response, err error) bool
 
-// Backoff says how long to wait after the attempt number attempt, whose
-// response, if any, is resp.
+// Backoff says how long to wait after attempt number attempt.
 type Backoff func(attempt int, resp *http.Response) time.Duration
 
-// RetryPolicy is how a Client repeats failed attempts, checking the
-// context before every attempt and during every wait.
+// RetryPolicy is how a Client repeats failed attempts. The context is
+// checked before every attempt and during every wait.
 type RetryPolicy struct {
 	MaxAttempts int        // the first included: 1 never retries; 0 means 3
 	CheckRetry  CheckRetry // nil means DefaultCheckRetry
@@ -77,10 +75,9 @@ func isPermanent(err error) bool {
 		errors.As(err, new(x509.UnknownAuthorityError)) || errors.As(err, new(x509.HostnameError)) || errors.As(err, new(x509.CertificateInvalidError))
 }
 
-// ErrRetryPastDeadline is wrapped, with the last attempt's error, by the
-// error of a call that gave up at once because the next attempt could
-// only start after its deadline: the server's Retry-After, or the
-// backoff, asked for a longer wait than the time left.
+// ErrRetryPastDeadline is wrapped, with the last attempt's error, by that
+// of a call that gave up at once: the next attempt (Retry-After, or the
+// backoff) could only start after its deadline.
 var ErrRetryPastDeadline = errors.New("the next attempt would start after the deadline")
 
 // DefaultBackoff honours Retry-After, capped at a minute so that a wrong
@@ -99,9 +96,8 @@ func DefaultBackoff(attempt int, resp *http.Response) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// retryAfter reads the Retry-After header of resp, uncapped, if it is
-// usable: a number of seconds (digits only, as RFC 9110 has it) or an
-// HTTP date, a past one meaning now, not too large to be a time.Duration.
+// retryAfter reads a usable Retry-After, uncapped: seconds (digits only,
+// as RFC 9110 has it) or an HTTP date, that fits a time.Duration.
 func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if resp == nil || resp.Header.Get("Retry-After") == "" {
 		return 0, false
@@ -120,8 +116,7 @@ func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// pastDeadline is why waiting before the next attempt is useless, or nil:
-// ctx's deadline comes before the wait or the server's Retry-After ends.
+// pastDeadline is why waiting is useless, or nil.
 func pastDeadline(ctx context.Context, resp *http.Response, wait time.Duration, now time.Time) error {
 	deadline, ok := ctx.Deadline()
 	left := deadline.Sub(now)

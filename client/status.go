@@ -15,8 +15,8 @@ import (
 	"github.com/dcskit/dcskit/signer"
 )
 
-// Status is the answer of ListNumberOfInstancesInDifferentStatus: how many
-// instances are in each status, in total and per engine.
+// Status is how many instances are in each status, in total and per
+// engine.
 type Status struct {
 	dcs.Counts
 	RequestID string // the response's X-Request-Id, for a support ticket
@@ -25,8 +25,8 @@ type Status struct {
 // Count is the number of instances, of any engine, in status st.
 func (s Status) Count(st dcs.Status) int32 { return s.Total.Get(st) }
 
-// Transitional is the number of instances in a status that they leave by
-// themselves, such as CREATING or RESTARTING.
+// Transitional is the number of instances in a status they leave by
+// themselves, such as CREATING.
 func (s Status) Transitional() int64 { return s.Total.Transitional() }
 
 // MarshalJSON writes the API's JSON, every counter included.
@@ -42,9 +42,8 @@ func IncludeFailure() StatusOption {
 }
 
 // InstanceStatus asks how many of the project's instances are in each
-// status. A response other than 2xx is an *APIError; a 2xx whose body
-// breaks the spec is an *InvalidResponseError; a call that was retried
-// and still failed wraps the last attempt's error.
+// status. A call that was retried and still failed wraps the last
+// attempt's error.
 func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Status, error) {
 	var params gen.ListNumberOfInstancesInDifferentStatusParams
 	for _, opt := range opts {
@@ -72,9 +71,8 @@ func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Stat
 	return Status{Counts: counts, RequestID: requestID}, nil
 }
 
-// decodeCounts reads a 200 body into the generated type, and checks what
-// the type cannot: that no counter is negative. Unknown fields, such as
-// other API versions' deleting_count, are ignored, as the spec allows.
+// decodeCounts reads a 2xx body, whose unknown fields (other API
+// versions') are ignored, and refuses negative counters.
 func decodeCounts(body []byte) (dcs.Counts, *InvalidResponseError) {
 	var in gen.InstanceStatusCounts
 	if err := json.Unmarshal(body, &in); err != nil {
@@ -83,24 +81,23 @@ func decodeCounts(body []byte) (dcs.Counts, *InvalidResponseError) {
 		}
 		return dcs.Counts{}, &InvalidResponseError{Reason: "not the API's JSON: " + clean(err.Error(), 200)}
 	}
-	counts := dcs.FromAPI(in)
-	prefixes, parts := []string{""}, []dcs.Counters{counts.Total}
-	for _, e := range dcs.Engines() {
-		prefixes, parts = append(prefixes, e.Key()+"."), append(parts, counts.Engine(e))
-	}
-	for p, c := range parts {
-		for i, st := range dcs.Statuses() {
+	counts, engines, statuses := dcs.FromAPI(in), dcs.Engines(), dcs.Statuses()
+	for e := -1; e < len(engines); e++ {
+		c, prefix := counts.Total, ""
+		if e >= 0 {
+			c, prefix = counts.Engine(engines[e]), engines[e].Key()+"."
+		}
+		for i, st := range statuses {
 			if c[i] < 0 {
-				return dcs.Counts{}, &InvalidResponseError{Field: prefixes[p] + st.Counter(), Reason: fmt.Sprintf("%d is negative", c[i])}
+				return dcs.Counts{}, &InvalidResponseError{Field: prefix + st.Counter(), Reason: fmt.Sprintf("%d is negative", c[i])}
 			}
 		}
 	}
 	return counts, nil
 }
 
-// do sends req until a 2xx arrives or the retry policy gives up, and
-// returns that response with its body read. Credentials come first: a
-// failure to get them is a *CredentialsError, and nothing is sent.
+// do sends req until a 2xx arrives or the retry policy gives up. A failure
+// to get credentials comes first, and sends nothing.
 func (c *caller) do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
 	if c.creds != nil {
 		if _, err := c.creds.Retrieve(ctx); err != nil {
@@ -142,8 +139,7 @@ func (c *caller) do(ctx context.Context, req *http.Request) (*http.Response, []b
 	}
 }
 
-// attempt makes one round trip. The response's body is read, closed, and
-// replaced by a reader over the bytes read, for a CheckRetry to look at.
+// attempt makes one round trip, its body read and rewound for CheckRetry.
 func (c *caller) attempt(req *http.Request) (*http.Response, []byte, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -158,8 +154,7 @@ func (c *caller) attempt(req *http.Request) (*http.Response, []byte, error) {
 	return resp, body, err
 }
 
-// stopped reports a context that ended the calls, keeping the last
-// attempt's error inspectable too.
+// stopped is the context's error, with the last attempt's.
 func stopped(ctxErr error, attempts int, last error) error {
 	if last == nil {
 		return ctxErr

@@ -37,7 +37,6 @@ func ParseAuthorization(h string) (Authorization, error) {
 	if len(fields) != 3 {
 		return a, malformed("want 3 comma-separated fields, got %d", len(fields))
 	}
-	seen := map[string]bool{}
 	for i, f := range fields {
 		if i > 0 {
 			f = strings.TrimLeft(f, " ")
@@ -46,7 +45,7 @@ func ParseAuthorization(h string) (Authorization, error) {
 		switch {
 		case !ok:
 			return Authorization{}, malformed("field %d has no '='", i+1)
-		case seen[name]:
+		case name == "Access" && a.AccessKey != "" || name == "SignedHeaders" && a.SignedHeaders != nil || name == "Signature" && a.Signature != "":
 			return Authorization{}, malformed("repeated field %s", name)
 		case name == "Access" && (value == "" || len(value) > 128 || strings.Trim(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != ""):
 			return Authorization{}, malformed("Access must be 1 to 128 letters, digits, '-', '_' or '.'")
@@ -70,7 +69,6 @@ func ParseAuthorization(h string) (Authorization, error) {
 		default:
 			return Authorization{}, malformed("unknown field name")
 		}
-		seen[name] = true
 	}
 	return a, nil
 }

@@ -81,8 +81,8 @@ func Sign(req *http.Request, body []byte, cred Credentials, now time.Time) error
 	return nil
 }
 
-// signature is the one place where both Sign and Verify turn a canonical
-// request into its HMAC.
+// signature is where both Sign and Verify turn a canonical request into
+// its HMAC.
 func signature(canonical, date, secretKey string) []byte {
 	mac := hmac.New(sha256.New, []byte(secretKey))
 	mac.Write([]byte(stringToSign(canonical, date)))
@@ -183,14 +183,18 @@ func payloadHash(values map[string][]string, body []byte) (string, error) {
 	return "", fmt.Errorf("%w: repeated X-Sdk-Content-Sha256", ErrMalformed)
 }
 
-// headerValues maps lower-cased header names to copies of their values,
-// merging keys that differ only in case. "host" is the host that goes on
-// the wire: Go ignores a Host entry in Header, on both client and server.
+// headerValues maps lower-cased header names to their values, merging
+// keys that differ only in case; a list canonicalRequest may sort is a
+// copy. "host" is the host on the wire: Go ignores Header["Host"].
 func headerValues(req *http.Request) map[string][]string {
 	values := make(map[string][]string, len(req.Header)+1)
 	for k, vs := range req.Header {
 		lk := strings.ToLower(k)
-		values[lk] = append(values[lk], vs...)
+		if prev, seen := values[lk]; seen || len(vs) > 1 {
+			values[lk] = append(slices.Clip(prev), vs...)
+		} else {
+			values[lk] = vs
+		}
 	}
 	values["host"] = []string{cmp.Or(req.Host, req.URL.Host)}
 	return values
