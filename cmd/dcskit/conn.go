@@ -99,7 +99,7 @@ func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, erro
 	if _, err := c.Credentials(ctx); err != nil {
 		return nil, asUsageError[*client.CredentialsError](withCredentialsHint(err))
 	}
-	if _, err := c.Project(ctx); err != nil {
+	if _, err := c.ProjectID(ctx); err != nil {
 		return nil, asUsageError[*client.DiscoveryError](asUsageError[*client.CredentialsError](err))
 	}
 	return c, nil
@@ -112,7 +112,7 @@ func (f *connFlags) options(e *env) ([]client.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []client.Option{auth}
+	opts := auth
 	if f.endpoint != "" {
 		opts = append(opts, client.WithEndpoint(f.endpoint))
 	}
@@ -128,9 +128,9 @@ func (f *connFlags) options(e *env) ([]client.Option, error) {
 // auth is how the client proves who it is: no credentials with
 // --no-sign-request, an IAM token from --token-file or $DCSKIT_IAM_TOKEN,
 // else the official SDK's chain. The environment's project id and
-// endpoints apply in every case; its keys only to the chain, so that keys
-// set for other work do not get in the way of the other two.
-func (f *connFlags) auth(e *env) (client.Option, error) {
+// endpoints apply in every case; its keys only to the chain, since
+// explicit credentials win over the keys FromEnv reads.
+func (f *connFlags) auth(e *env) ([]client.Option, error) {
 	token, err := secret(e, "", "", f.tokenFile, "--token-file", envToken)
 	from := "$" + envToken
 	if f.tokenFile != "" {
@@ -142,13 +142,13 @@ func (f *connFlags) auth(e *env) (client.Option, error) {
 	case f.noSignRequest && f.tokenFile != "":
 		return nil, usageErrorf("--no-sign-request and --token-file exclude each other")
 	case f.noSignRequest:
-		return client.WithOptions(client.FromEnv(withoutKeys(e.getenv)), client.WithoutSigning()), nil
+		return []client.Option{client.FromEnv(e.getenv), client.WithoutSigning()}, nil
 	case token != "" && e.getenv(client.EnvAccessKey) != "":
 		return nil, usageErrorf("both an IAM token (%s) and %s are set: use one", from, client.EnvAccessKey)
 	case token != "":
-		return client.WithOptions(client.FromEnv(withoutKeys(e.getenv)), client.WithIAMToken(token)), nil
+		return []client.Option{client.FromEnv(e.getenv), client.WithIAMToken(token)}, nil
 	}
-	return profile.FromDefaultChain(e.getenv), nil
+	return []client.Option{client.FromEnv(e.getenv), client.WithCredentialsProvider(profile.DefaultChain(e.getenv))}, nil
 }
 
 // secret is a flag's value, else the first line of a file a flag names,
@@ -182,17 +182,6 @@ func secret(e *env, value, flag, file, fileFlag, envVar string) (string, error) 
 		return "", usageErrorf("%s: %s: its first line is empty", fileFlag, file)
 	default:
 		return s, nil
-	}
-}
-
-// withoutKeys is getenv with the SDK's key variables unset.
-func withoutKeys(getenv func(string) string) func(string) string {
-	return func(k string) string {
-		switch k {
-		case client.EnvAccessKey, client.EnvSecretKey, client.EnvSecurityToken:
-			return ""
-		}
-		return getenv(k)
 	}
 }
 

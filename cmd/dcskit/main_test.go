@@ -68,7 +68,7 @@ func mapEnv(environ map[string]string) func(string) string {
 		if v, ok := environ[k]; ok {
 			return v
 		}
-		if k == client.EnvIAMEndpoint || k == client.EnvMetadataEndpoint {
+		if k == client.EnvIAMEndpoint || k == "DCSKIT_METADATA_ENDPOINT" {
 			return nowhere
 		}
 		return ""

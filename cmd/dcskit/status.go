@@ -82,7 +82,8 @@ mistake in the command line or the configuration.`,
 		case "json":
 			return writeCountsJSON(e.stdout, st, notRequested)
 		case "fixture":
-			fx, err := server.CountsFixture(c.ProjectID(), st.Counts)
+			project, _ := c.ProjectID(ctx) // newClient found it
+			fx, err := server.CountsFixture(project, st.Counts)
 			if err != nil {
 				return fmt.Errorf("the answer makes no fixture: %w", err)
 			}

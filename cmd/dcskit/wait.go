@@ -104,7 +104,8 @@ the command line or the configuration.`,
 					// A mistyped project id has no instances, and waiting
 					// on it would settle at once.
 					progress.Close()
-					fmt.Fprintf(e.stderr, "warning: project %s has no instances at %s; check --project-id and --region\n", c.ProjectID(), c.Endpoint())
+					project, _ := c.ProjectID(cmd.Context()) // newClient found it
+					fmt.Fprintf(e.stderr, "warning: project %s has no instances at %s; check --project-id and --region\n", project, c.Endpoint())
 					warned = true
 				}
 			},
