@@ -6,5 +6,5 @@ import "net/http"
 // line, panic recovery) and its routes, where a bug in a handler would
 // strike: tests make requests panic there. Call it before Handler.
 func WrapRoutes(s *Server, mw func(http.Handler) http.Handler) {
-	s.handler = s.observe(mw(s.routes))
+	s.handler = s.observe(mw(http.HandlerFunc(s.route)))
 }

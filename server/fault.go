@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -69,7 +68,7 @@ func (f Fault) check() error {
 // not a possible fault (see Fault) or if MaxPendingFaults are queued
 // already, as a programming error.
 func (s *Server) InjectFault(f Fault) {
-	if err := s.faults.push(f); err != nil {
+	if err := s.store.pushFault(f); err != nil {
 		panic("server: InjectFault: " + err.Error())
 	}
 }
@@ -77,56 +76,44 @@ func (s *Server) InjectFault(f Fault) {
 // Faults returns the pending faults in the order they apply, each with
 // the Times it has left.
 func (s *Server) Faults() []Fault {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	return slices.Clone(s.faults.queue)
+	s.store.lock()
+	defer s.store.mu.Unlock()
+	return slices.Clone(s.store.faults)
 }
 
-// faults holds the pending faults, oldest first.
-type faults struct {
-	mu    sync.Mutex
-	queue []Fault
-}
-
-func (q *faults) push(f Fault) error {
+func (s *store) pushFault(f Fault) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	f.Times = max(f.Times, 1)
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.queue) >= MaxPendingFaults {
-		return &LimitError{Limit: "MaxPendingFaults", What: "the faults queued", Max: MaxPendingFaults, Want: int64(len(q.queue) + 1)}
+	s.lock()
+	defer s.mu.Unlock()
+	if len(s.faults) >= MaxPendingFaults {
+		return &LimitError{Limit: "MaxPendingFaults", What: "the faults queued", Max: MaxPendingFaults, Want: int64(len(s.faults) + 1)}
 	}
-	q.queue = append(q.queue, f)
+	f.Times = max(f.Times, 1)
+	s.faults = append(s.faults, f)
 	return nil
 }
 
-// next takes one request's worth of the oldest fault for project.
-func (q *faults) next(project string) (Fault, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	i := slices.IndexFunc(q.queue, func(f Fault) bool { return f.ProjectID == "" || f.ProjectID == project })
+// nextFault takes one request's worth of the oldest fault for project.
+func (s *store) nextFault(project string) (Fault, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.faults, func(f Fault) bool { return f.ProjectID == "" || f.ProjectID == project })
 	if i < 0 {
 		return Fault{}, false
 	}
-	f := q.queue[i]
-	if q.queue[i].Times--; q.queue[i].Times == 0 {
-		q.queue = slices.Delete(q.queue, i, i+1)
+	f := s.faults[i]
+	if s.faults[i].Times--; s.faults[i].Times == 0 {
+		s.faults = slices.Delete(s.faults, i, i+1)
 	}
 	return f, true
-}
-
-func (q *faults) clear() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.queue = nil
 }
 
 // fault applies the next fault for project to r, if there is one, and
 // reports whether that answered r.
 func (s *Server) fault(w http.ResponseWriter, r *http.Request, project string) bool {
-	f, ok := s.faults.next(project)
+	f, ok := s.store.nextFault(project)
 	if !ok {
 		return false
 	}
@@ -151,7 +138,7 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, project string) b
 	e := &httpError{f.Status, f.ErrorCode, f.ErrorMsg, nil}
 	switch {
 	case e.code == "" && f.Status == http.StatusUnauthorized:
-		e.code = codeGatewayAuth // a 401 always comes from the gateway
+		e.code = "APIGW.0301" // a 401 always comes from the gateway
 	case e.code == "":
 		e.code = fmt.Sprintf("111%03d000", f.Status)
 	}

@@ -76,7 +76,7 @@ func decodeFixture(data []byte) (admin.Fixture, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return fx, invalid("", "data after the JSON object")
 	}
-	if err := specs().admin.Components.Schemas["Fixture"].Value.VisitJSON(doc); err != nil {
+	if err := specs().Admin.Components.Schemas["Fixture"].Value.VisitJSON(doc); err != nil {
 		return fx, schemaInvalid(err)
 	}
 	if err := json.Unmarshal(data, &fx); err != nil {
@@ -148,8 +148,9 @@ func jsonText(v any) string {
 // loadFixture adds fx, or with replace puts it in place of every
 // instance, and returns its entries as added.
 func (s *Server) loadFixture(fx admin.Fixture, replace bool) (admin.AddResult, error) {
-	var projects []Project
+	var projects []Project // nil: none given
 	if fx.Projects != nil {
+		projects = []Project{}
 		for _, p := range *fx.Projects {
 			projects = append(projects, Project{ID: p.Id, Name: p.Name})
 		}
@@ -170,18 +171,11 @@ func (s *Server) loadFixture(fx admin.Fixture, replace bool) (admin.AddResult, e
 		}
 		groups[i] = g
 	}
-	var (
-		added []Instance
-		err   error
-	)
-	switch {
-	case !replace:
-		added, err = s.store.add(groups, projects)
-	case fx.Projects != nil:
-		added, err = s.store.replace(groups, &projects)
-	default:
-		added, err = s.store.replace(groups, nil)
+	add := s.store.add
+	if replace {
+		add = s.store.replace
 	}
+	added, err := add(groups, projects)
 	if err != nil {
 		return admin.AddResult{}, err
 	}

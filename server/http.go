@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
@@ -26,6 +28,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/gen/admin"
 	"github.com/dcskit/dcskit/gen/dcsserver"
 	"github.com/dcskit/dcskit/gen/iamserver"
@@ -36,18 +39,15 @@ import (
 const (
 	headerRequestID = "X-Request-Id"
 	headerAuthToken = "X-Auth-Token"
-	// adminPrefix is where the admin API lives, out of reach of faults.
-	adminPrefix = "/_fake/"
-	// maxSignedBody bounds what authentication reads to hash a body.
-	maxSignedBody = 1 << 20
+	adminPrefix     = "/_fake/"
 )
 
-// parsed is what the fake takes from the documents, once per process.
+// parsed is what the fake takes from the documents, once per process:
+// them, and routers for the validator on copies that match any host and
+// leave credentials to the fake.
 type parsed struct {
-	dcs, admin, iam *openapi3.T
-	// routers find a request's operation for the validator, on copies of
-	// the documents that match any host and leave credentials to the fake.
-	dcsRouter, adminRouter, iamRouter routers.Router
+	*openapi.Docs
+	routers map[*openapi3.T]routers.Router
 }
 
 var loadSpecs = sync.OnceValues(func() (*parsed, error) {
@@ -55,11 +55,11 @@ var loadSpecs = sync.OnceValues(func() (*parsed, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parsed{dcs: docs.DCS, admin: docs.Admin, iam: docs.IAM}
-	for doc, r := range map[*openapi3.T]*routers.Router{docs.DCS: &p.dcsRouter, docs.Admin: &p.adminRouter, docs.IAM: &p.iamRouter} {
+	p := &parsed{docs, map[*openapi3.T]routers.Router{}}
+	for _, doc := range []*openapi3.T{docs.DCS, docs.Admin, docs.IAM} {
 		anyHost := *doc // shared: route on a shallow copy
 		anyHost.Servers, anyHost.Security = nil, nil
-		if *r, err = legacy.NewRouter(&anyHost); err != nil {
+		if p.routers[doc], err = legacy.NewRouter(&anyHost); err != nil {
 			return nil, fmt.Errorf("server: %s: %w", doc.Info.Title, err)
 		}
 	}
@@ -81,8 +81,7 @@ var validateOptions = &openapi3filter.Options{
 	},
 }
 
-// newMux registers the generated routes of the three documents, their
-// errors written by writeError.
+// newMux registers the generated routes of the three documents.
 func newMux(h handlers) *http.ServeMux {
 	mux := http.NewServeMux()
 	bad := func(w http.ResponseWriter, r *http.Request, err error) { h.s.writeError(w, r, badRequest(err)) }
@@ -92,15 +91,15 @@ func newMux(h handlers) *http.ServeMux {
 	admin.HandlerWithOptions(admin.NewStrictHandlerWithOptions(h, nil,
 		admin.StrictHTTPServerOptions{RequestErrorHandlerFunc: bad, ResponseErrorHandlerFunc: h.s.writeError}),
 		admin.StdHTTPServerOptions{BaseRouter: mux, ErrorHandlerFunc: bad})
-	iamserver.HandlerWithOptions(iamserver.NewStrictHandlerWithOptions(h, []iamserver.StrictMiddlewareFunc{withRequestURL},
+	iamserver.HandlerWithOptions(iamserver.NewStrictHandlerWithOptions(h, nil,
 		iamserver.StrictHTTPServerOptions{RequestErrorHandlerFunc: bad, ResponseErrorHandlerFunc: h.s.writeError}),
 		iamserver.StdHTTPServerOptions{BaseRouter: mux, ErrorHandlerFunc: bad})
 	return mux
 }
 
-// route checks a request as its API demands, then serves it; what the
-// spec does not route is a JSON 404 or 405 before any check, as from a
-// gateway that knows no such API.
+// route checks a request as its API demands, then serves it. What no spec
+// routes is a 404 or 405 before any check, as from a gateway that knows
+// no such API.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
 	method, route, _ := strings.Cut(pattern, " ")
@@ -111,11 +110,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	router := specs().dcsRouter
+	doc := specs().DCS
 	switch {
 	case strings.HasPrefix(route, adminPrefix):
-		router = specs().adminRouter
-		if route != adminPrefix+"healthz" { // open to all: liveness probes carry no credentials
+		doc = specs().Admin
+		if route != adminPrefix+"healthz" { // open to all: probes carry no credentials
 			select {
 			case s.adminSlots <- struct{}{}:
 				defer func() { <-s.adminSlots }()
@@ -125,12 +124,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			err = s.checkAdmin(w, r)
 		}
 	case strings.HasPrefix(route, "/v3/"):
-		router = specs().iamRouter
+		doc = specs().IAM
+		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, r))
 		err = s.authenticate(w, r)
 	default:
-		// ServeMux matched the escaped path segment by segment: the id is
-		// the third, as sent, %2F or %00 still showing.
-		projectID := pathSegment(r.URL.EscapedPath(), 2)
+		// The third segment of the path as sent, %2F or %00 still showing.
+		projectID := strings.SplitN(r.URL.EscapedPath(), "/", 4)[2]
 		if s.fault(w, r, projectID) {
 			return
 		}
@@ -139,12 +138,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil && !s.opts.DisableValidation {
-		var route *routers.Route
-		var params map[string]string
-		if route, params, err = router.FindRoute(r); err == nil {
+		route, params, ferr := specs().routers[doc].FindRoute(r)
+		if err = ferr; err == nil {
 			err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
-				Request: r, PathParams: params, Route: route, Options: validateOptions,
-			})
+				Request: r, PathParams: params, Route: route, Options: validateOptions})
 		}
 		if err != nil {
 			err = badRequest(err)
@@ -158,7 +155,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // unrouted answers 404, or 405 with an Allow header that lists the
-// methods the spec declares for r's path (ServeMux's would add HEAD).
+// methods the spec declares for r's path.
 func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range []string{"DELETE", "GET", "PATCH", "POST", "PUT"} {
@@ -183,28 +180,36 @@ func isClean(p string) bool {
 	return c == p
 }
 
-// pathSegment is strings.Split(p, "/")[i], or "" if there is none.
-func pathSegment(p string, i int) string {
-	for ; i > 0; i-- {
-		_, p, _ = strings.Cut(p, "/")
+// readBody reads r's body, at most limit bytes, and puts it back for the
+// handlers.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
 	}
-	seg, _, _ := strings.Cut(p, "/")
-	return seg
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	return data, err
 }
 
 // authenticate lets a request through if it proves one of the configured
-// identities, and tells the journal what it made of them. With none
-// configured it checks nothing.
+// identities, and tells the journal what it made of them.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) error {
 	if s.verifier == nil && s.opts.Token == "" {
 		return nil
 	}
-	err := s.checkAuth(w, r)
+	body, err := readBody(w, r, 1<<20)
+	if err != nil {
+		return badRequest(err)
+	}
+	err = s.checkAuth(r, body)
 	a := Auth{Result: AuthOK}
 	if err != nil {
 		a = Auth{Result: AuthRejected, Reason: err.Error()}
 		if me, ok := errors.AsType[*signer.MismatchError](err); ok {
-			a.CanonicalRequest, a.StringToSign = clip(me.CanonicalRequest, maxJournalCanonical), me.StringToSign
+			a.CanonicalRequest, a.StringToSign = clip(me.CanonicalRequest, 16<<10), me.StringToSign
 			// For whoever debugs a signer; the reason is in the request's line.
 			s.log.LogAttrs(r.Context(), slog.LevelDebug, "signature mismatch: what the fake computed",
 				slog.String("request_id", w.Header().Get(headerRequestID)),
@@ -217,7 +222,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) checkAuth(r *http.Request, body []byte) error {
 	reason := "no AK/SK signature or token"
 	if tok := r.Header.Get(headerAuthToken); tok != "" && s.opts.Token != "" {
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.Token)) == 1 {
@@ -228,48 +233,30 @@ func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get(signer.HeaderAuthorization) == "" || s.verifier == nil {
 		return &authError{reason: reason}
 	}
-	var body []byte
-	if b, ok := r.Body.(*adminBody); ok {
-		body = b.data // read under the admin API's own limit
-	} else if r.Body != nil && r.Body != http.NoBody {
-		var err error
-		if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxSignedBody)); err != nil {
-			return badRequest(err)
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
 	if err := s.verifier.Verify(r, body); err != nil {
 		return &authError{"verify aksk signature fail: " + err.Error(), err} // signer's errors carry no secret
 	}
 	return nil
 }
 
-// checkAdmin reads the body of an admin request, at most MaxAdminBody;
-// on a fake with credentials, unless the request comes from loopback (the
-// test's own machine, where curl and tests reach the fake without
-// signing), checks them over it; then takes the body for JSON.
+// checkAdmin reads the body of an admin request; on a fake with
+// credentials, unless the request comes from loopback (the test's own
+// machine, where curl and tests reach the fake without signing), checks
+// them over it; then takes the body for JSON.
 func (s *Server) checkAdmin(w http.ResponseWriter, r *http.Request) error {
-	if r.Body != nil && r.Body != http.NoBody {
-		tooLarge := &LimitError{Limit: "MaxAdminBody", What: "the request body, in bytes", Max: MaxAdminBody}
-		if r.ContentLength > MaxAdminBody {
-			tooLarge.Want = r.ContentLength
-			return tooLarge
-		}
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxAdminBody))
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return tooLarge
-		} else if err != nil {
-			return badRequest(err)
-		}
-		r.Body = &adminBody{bytes.NewReader(data), data}
+	body, err := readBody(w, r, MaxAdminBody)
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &LimitError{Limit: "MaxAdminBody", What: "the request body, in bytes", Max: MaxAdminBody, Want: max(r.ContentLength, 0)}
+	} else if err != nil {
+		return badRequest(err)
 	}
-	if (s.verifier != nil || s.opts.Token != "") && !fromLoopback(r) {
-		if err := s.checkAuth(w, r); err != nil {
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr) // none when a test calls the Handler
+	if (s.verifier != nil || s.opts.Token != "") && r.RemoteAddr != "" && !ap.Addr().Unmap().IsLoopback() {
+		if err := s.checkAuth(r, body); err != nil {
 			return &httpError{http.StatusForbidden, "111403003", "the admin API of a fake with credentials requires them too (an AK/SK signature or X-Auth-Token): " + err.Error(), err}
 		}
 	}
-	b, ok := r.Body.(*adminBody)
-	if !ok || len(b.data) == 0 {
+	if len(body) == 0 {
 		return nil
 	}
 	// No Content-Type, or curl -d's, is JSON too: the validator and the
@@ -280,25 +267,10 @@ func (s *Server) checkAdmin(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	r.Header.Set("Content-Type", "application/json")
-	if err := json.Unmarshal(b.data, new(json.RawMessage)); err != nil {
+	if err := json.Unmarshal(body, new(json.RawMessage)); err != nil {
 		return badRequest(fmt.Errorf("the request body is not JSON: %w", err))
 	}
 	return nil
-}
-
-// adminBody is an admin request's body, read already.
-type adminBody struct {
-	*bytes.Reader
-	data []byte
-}
-
-func (*adminBody) Close() error { return nil }
-
-// fromLoopback reports whether r came from this machine: a loopback
-// address, or none, as for a request that a test hands to the Handler.
-func fromLoopback(r *http.Request) bool {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return r.RemoteAddr == "" || err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // observe gives every answer an X-Request-Id, logs one line per request,
@@ -306,8 +278,7 @@ func fromLoopback(r *http.Request) bool {
 // keeps serving.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := newRequestID()
+		start, id := time.Now(), newRequestID()
 		w.Header().Set(headerRequestID, id)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -316,11 +287,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				// A `dcskit serve` user reads this: the stack only at Debug.
 				s.log.Error("panic", "request_id", id, "panic", v)
 				s.log.Debug("panic stack", "request_id", id, "stack", string(debug.Stack()))
-				if sw.status == 0 {
+				if v = http.ErrAbortHandler; sw.status == 0 { // else too late for an answer
 					s.writeError(sw, r, errInternal)
 					v = nil
-				} else {
-					v = http.ErrAbortHandler // too late for an error answer
 				}
 			}
 			if s.log.Enabled(r.Context(), slog.LevelInfo) { // the line costs more than a query
@@ -354,16 +323,12 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
+	w.status = cmp.Or(w.status, status)
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.status = cmp.Or(w.status, http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
@@ -373,4 +338,103 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // and protect nothing: the runtime's generator serves.
 func newRequestID() string {
 	return hex.EncodeToString(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, rand.Uint64()), rand.Uint64()))
+}
+
+// LimitError is a request that would take the fake past one of its
+// limits. Nothing of it is applied.
+type LimitError struct {
+	Limit string // the constant or option, such as "MaxInstances"
+	What  string // what is limited, such as "the instances in the store"
+	Max   int64
+	Want  int64 // what the request would need; 0 if not known
+}
+
+func (e *LimitError) Error() string {
+	if e.Want > 0 {
+		return fmt.Sprintf("limit %s exceeded: %s would be %d, at most %d", e.Limit, e.What, e.Want, e.Max)
+	}
+	return fmt.Sprintf("limit %s exceeded: %s: at most %d", e.Limit, e.What, e.Max)
+}
+
+// httpError is an answer that the HTTP layer decides: its status,
+// error_code ("111", the status, a number) and error_msg.
+type httpError struct {
+	status    int
+	code, msg string
+	err       error // the cause, if any
+}
+
+func (e *httpError) Error() string { return e.msg }
+func (e *httpError) Unwrap() error { return e.err }
+
+var (
+	errNoSuchURL    = &httpError{http.StatusNotFound, "111404001", "the URL does not exist", nil}
+	errMethod       = &httpError{http.StatusMethodNotAllowed, "111405001", "method not allowed", nil}
+	errBadProjectID = &httpError{http.StatusBadRequest, "111400002", "invalid project ID format: project_id must be " + dcs.ProjectIDRule, nil}
+	errInternal     = &httpError{http.StatusInternalServerError, "111500000", "internal service error", nil}
+)
+
+// badRequest is a request that the spec, the generated binding or a
+// check of the fake refuses.
+func badRequest(err error) error {
+	return &httpError{http.StatusBadRequest, "111400063", "invalid parameter in the request: " + err.Error(), err}
+}
+
+// authError is a request that fails authentication, which the API
+// gateway answers. Its reason never carries a secret.
+type authError struct {
+	reason string
+	err    error // the signer's verdict, if any
+}
+
+func (e *authError) Error() string { return e.reason }
+func (e *authError) Unwrap() error { return e.err }
+
+// answer is the one place where an error becomes an HTTP status, an error
+// code and a message.
+func answer(err error) (status int, code, msg string) {
+	if e, ok := errors.AsType[*httpError](err); ok {
+		return e.status, e.code, e.msg
+	}
+	if e, ok := errors.AsType[*authError](err); ok {
+		return http.StatusUnauthorized, "APIGW.0301", "Incorrect IAM authentication information: " + e.reason
+	}
+	_, invalid := errors.AsType[*InvalidError](err)
+	_, limit := errors.AsType[*LimitError](err)
+	switch {
+	case limit:
+		return http.StatusRequestEntityTooLarge, "111413001", err.Error()
+	case errors.Is(err, ErrExists):
+		return http.StatusConflict, "111409001", err.Error()
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, "111404002", err.Error()
+	case invalid:
+		return http.StatusBadRequest, "111400063", err.Error()
+	}
+	return answer(errInternal)
+}
+
+// writeError answers with err as the spec's error body: the gateway's for
+// 401, DCS's ErrorResponse for the rest, with IAM's code, "IAM.0" and the
+// status, on a path of iam.yaml.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := answer(err)
+	if status != http.StatusUnauthorized && strings.HasPrefix(r.URL.Path, "/v3/") && specs().IAM.Paths.Value(r.URL.Path) != nil {
+		code = fmt.Sprintf("IAM.%04d", status)
+	}
+	if sw, ok := w.(*statusWriter); ok {
+		sw.err, sw.code = err, code
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(errorBody(status, code, msg, w.Header().Get(headerRequestID)))
+}
+
+func errorBody(status int, code, msg, requestID string) []byte {
+	var body any = gen.ErrorResponse{ErrorCode: code, ErrorMsg: truncate(msg, 1024)}
+	if status == http.StatusUnauthorized {
+		body = gen.GatewayErrorResponse{ErrorCode: code, ErrorMsg: truncate(msg, 1024), RequestId: requestID}
+	}
+	data, _ := json.Marshal(body) // our own bodies always marshal
+	return data
 }

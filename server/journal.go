@@ -10,13 +10,6 @@ import (
 	"github.com/dcskit/dcskit/signer"
 )
 
-// The journal bounds each text it keeps from a request: net/http allows
-// 1 MiB of headers, and a handler called directly allows anything.
-const (
-	maxJournalText      = 2 << 10
-	maxJournalCanonical = 16 << 10
-)
-
 // RecordedRequest is a request to the fake as the request journal keeps
 // it: every request but those to the admin API under /_fake/. It holds no
 // secret: no secret key, token or signature.
@@ -73,10 +66,9 @@ const (
 
 // Requests returns a copy of the request journal, oldest first.
 func (s *Server) Requests() []RecordedRequest {
-	j := &s.journal
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append(slices.Clone(j.entries[j.head:]), j.entries[:j.head]...)
+	s.journal.mu.Lock()
+	defer s.journal.mu.Unlock()
+	return slices.Clone(s.journal.entries)
 }
 
 // DroppedRequests counts the requests the journal let go to stay within
@@ -92,27 +84,27 @@ func (s *Server) DroppedRequests() int {
 func (s *Server) ClearRequests() {
 	s.journal.mu.Lock()
 	defer s.journal.mu.Unlock()
-	s.journal.entries, s.journal.head, s.journal.dropped = nil, 0, 0
+	s.journal.entries, s.journal.dropped = nil, 0
 }
 
-// journal keeps the last size requests in a ring.
+// journal keeps the last size requests.
 type journal struct {
 	size    int // 0: keep nothing
 	mu      sync.Mutex
-	entries []RecordedRequest // grows to size, then wraps at head
-	head    int               // the oldest entry once full
+	entries []RecordedRequest
 	dropped int
 }
 
 // record journals r, answered as sw says, unless it went to the admin API.
 func (s *Server) record(r *http.Request, sw *statusWriter, id string, start time.Time) {
-	j := &s.journal
-	if j.size == 0 || strings.HasPrefix(r.URL.Path, adminPrefix) {
+	if s.journal.size == 0 || strings.HasPrefix(r.URL.Path, adminPrefix) {
 		return
 	}
+	// Each text is bounded: net/http allows 1 MiB of headers, and a
+	// handler called directly allows anything.
 	rr := RecordedRequest{
-		Time: start, Method: clip(r.Method, maxJournalText), Path: clip(r.URL.EscapedPath(), maxJournalText),
-		RawQuery: clip(r.URL.RawQuery, maxJournalText), Status: sw.status, ErrorCode: sw.code, RequestID: id,
+		Time: start, Method: clip(r.Method, 2<<10), Path: clip(r.URL.EscapedPath(), 2<<10),
+		RawQuery: clip(r.URL.RawQuery, 2<<10), Status: sw.status, ErrorCode: sw.code, RequestID: id,
 		AccessKey: CredentialNone, Auth: sw.auth,
 	}
 	if a, err := signer.ParseAuthorization(r.Header.Get(signer.HeaderAuthorization)); err == nil {
@@ -127,15 +119,14 @@ func (s *Server) record(r *http.Request, sw *statusWriter, id string, start time
 	default:
 		rr.Auth = Auth{Result: AuthNone, Reason: "answered before authentication"}
 	}
+	j := &s.journal
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if len(j.entries) < j.size {
-		j.entries = append(j.entries, rr)
-		return
+	// The oldest is let go; append moves what is kept now and then.
+	if j.entries = append(j.entries, rr); len(j.entries) > j.size {
+		j.entries = j.entries[1:]
+		j.dropped++
 	}
-	j.entries[j.head] = rr
-	j.head = (j.head + 1) % j.size
-	j.dropped++
 }
 
 // clip cuts s to at most max bytes, marking the cut.

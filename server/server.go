@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -9,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dcskit/dcskit/dcs"
@@ -80,13 +83,12 @@ type Server struct {
 	log      *slog.Logger
 	verifier *signer.Verifier
 	store    store
-	faults   faults
 	journal  journal
-	mux      *http.ServeMux
-	// routes serves the APIs; handler is routes inside observe.
-	routes, handler http.Handler
-	adminSlots      chan struct{} // one token per admin request served
-	maxFixture      int           // MaxFixtureSize; tests lower it
+	mux      *http.ServeMux // the generated routes
+	handler  http.Handler
+	// adminSlots holds a token per admin request served.
+	adminSlots chan struct{}
+	maxFixture int // MaxFixtureSize; tests lower it
 
 	mu   sync.Mutex
 	http *http.Server
@@ -110,20 +112,11 @@ func New(opts Options) (*Server, error) {
 	if _, err := loadSpecs(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, adminSlots: make(chan struct{}, MaxAdminInFlight), maxFixture: MaxFixtureSize}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	s.store = store{clock: opts.Clock, max: cmp.Or(opts.MaxInstances, DefaultMaxInstances), maxChanges: MaxScheduledChanges, initial: opts.Projects, data: newData(opts.Projects)}
-	if s.store.clock == nil {
-		s.store.clock = systemClock{}
-	}
-	s.journal.size = opts.JournalSize
-	switch {
-	case s.journal.size == 0:
-		s.journal.size = DefaultJournalSize
-	case s.journal.size < 0:
-		s.journal.size = 0
+	s := &Server{opts: opts, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), adminSlots: make(chan struct{}, MaxAdminInFlight), maxFixture: MaxFixtureSize,
+		store:   store{now: time.Now, max: cmp.Or(opts.MaxInstances, DefaultMaxInstances), maxChanges: MaxScheduledChanges, initial: opts.Projects, data: newData(opts.Projects)},
+		journal: journal{size: max(cmp.Or(opts.JournalSize, DefaultJournalSize), 0)}}
+	if opts.Clock != nil {
+		s.store.now = opts.Clock.Now
 	}
 	if opts.AccessKey != "" {
 		s.verifier = &signer.Verifier{
@@ -132,14 +125,9 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.mux = newMux(handlers{s})
-	s.routes = http.HandlerFunc(s.route)
-	s.handler = s.observe(s.routes)
+	s.handler = s.observe(http.HandlerFunc(s.route))
 	return s, nil
 }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // Handler serves the DCS API, IAM's project listings and the admin API.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -207,14 +195,14 @@ func (s *Server) Add(insts ...Instance) ([]Instance, error) {
 // SetStatus changes the status of instance id, cancelling any pending
 // change.
 func (s *Server) SetStatus(id string, st dcs.Status) error {
-	_, err := s.store.update(id, &st, nil)
+	_, _, err := s.store.update(Filter{}, id, &st, nil)
 	return err
 }
 
 // Schedule gives instance id the pending change t, replacing any it had;
 // t.After counts from now on Options.Clock. A bad t is an *InvalidError.
 func (s *Server) Schedule(id string, t Transition) error {
-	_, err := s.store.update(id, nil, &t)
+	_, _, err := s.store.update(Filter{}, id, nil, &t)
 	return err
 }
 
@@ -223,7 +211,8 @@ func (s *Server) Schedule(id string, t Transition) error {
 // Schedule does with becomes, if set, one chain for all of them, counted
 // once against MaxScheduledChanges.
 func (s *Server) UpdateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
-	return s.store.updateMatching(f, status, becomes)
+	n, _, err := s.store.update(f, "", status, becomes)
+	return n, err
 }
 
 // Remove removes instance id, and any change pending for it.
@@ -233,7 +222,6 @@ func (s *Server) Remove(id string) error { return s.store.remove(id) }
 // pending fault, and puts back the project table of Options.Projects.
 func (s *Server) Reset() {
 	s.store.reset()
-	s.faults.clear()
 }
 
 // Instances lists projectID's instances, or all instances for "", in the
@@ -249,3 +237,85 @@ func (s *Server) Instances(projectID string) []Instance {
 func (s *Server) Counts(projectID string, includeFailure bool) dcs.Counts {
 	return s.store.query(projectID, includeFailure)
 }
+
+// Listener wraps ln for serving the fake: the few answers that net/http
+// gives by itself, before any handler runs (400 for a request it cannot
+// parse, 431, 501, 505, and 417 for an Expect other than 100-continue),
+// go out as the fake's JSON errors with an X-Request-Id, like every other
+// answer. Start uses it; so does `dcskit serve`.
+func (s *Server) Listener(ln net.Listener) net.Listener { return listener{ln, s} }
+
+type listener struct {
+	net.Listener
+	s *Server
+}
+
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return conn{c, l.s}, nil
+}
+
+// conn catches net/http's own answers, which it writes straight to the
+// connection in one Write, and offers no hook for.
+type conn struct {
+	net.Conn
+	s *Server
+}
+
+// plainHeaders follow the status line of net/http's plain-text answers;
+// a handler's answer carries the fake's own headers, Content-Type first.
+// Its 417, the only one with Connection first, has no text.
+const plainHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+func (c conn) Write(b []byte) (int, error) {
+	status, _ := strconv.Atoi(string(b[min(9, len(b)):min(12, len(b))]))
+	line, text, plain := bytes.Cut(b, []byte(plainHeaders))
+	plain = plain && !bytes.Contains(line, []byte("\r\n"))
+	if bytes.HasPrefix(b[min(12, len(b)):], []byte(" Expectation Failed\r\nConnection: close\r\n")) {
+		text, plain = []byte("417 Expectation Failed: only the expectation 100-continue is supported"), true
+	}
+	if status < 400 || !plain || !bytes.HasPrefix(b, []byte("HTTP/1.")) {
+		return c.Conn.Write(b)
+	}
+	id, code := newRequestID(), fmt.Sprintf("111%03d000", status)
+	if status == http.StatusBadRequest {
+		code = "111400063"
+	}
+	msg := "request rejected by the HTTP server: " + string(text)
+	c.s.log.Warn("request rejected before routing", "request_id", id, "status", status, "error", msg)
+	body := errorBody(status, code, msg, id)
+	if _, err := fmt.Fprintf(c.Conn, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-Request-Id: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+		status, http.StatusText(status), id, len(body), body); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// CloseWrite keeps net/http's lingering close after a 431 working, so
+// that a client still sending its request reads the answer.
+func (c conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// ManualClock is a clock for Options.Clock that moves only when Advance
+// moves it, so that a test moves scheduled changes instead of sleeping.
+// It is safe for concurrent use.
+type ManualClock struct {
+	start   time.Time
+	elapsed atomic.Int64
+}
+
+// NewManualClock returns a ManualClock that reads start until advanced.
+func NewManualClock(start time.Time) *ManualClock { return &ManualClock{start: start} }
+
+// Now returns the clock's time.
+func (c *ManualClock) Now() time.Time { return c.start.Add(time.Duration(c.elapsed.Load())) }
+
+// Advance moves the clock d forward.
+func (c *ManualClock) Advance(d time.Duration) { c.elapsed.Add(int64(d)) }

@@ -53,27 +53,24 @@ func (f Filter) matches(in *Instance) bool {
 		(f.Status == "" || in.Status == f.Status)
 }
 
-// store is the fake's state behind one mutex. A scheduled change is made
-// lazily: every call first makes the changes whose time has come on the
-// clock, in time order, so that no timer is needed and a test's manual
-// clock moves everything.
+// store is the fake's state behind one mutex. Scheduled changes are made
+// lazily: every call first makes those whose time has come on the clock,
+// in time order, so that no timer is needed and a test's ManualClock
+// moves everything.
 type store struct {
-	mu    sync.Mutex
-	clock interface{ Now() time.Time }
-	max   int // instances at most
-	// maxChanges is MaxScheduledChanges; tests lower it.
-	maxChanges int
+	mu         sync.Mutex
+	now        func() time.Time
+	max        int       // instances at most
+	maxChanges int       // MaxScheduledChanges; tests lower it
 	initial    []Project // the project table that Reset puts back
+	faults     []Fault   // pending, oldest first
 	data
 }
 
 // data is what a replace swaps whole.
 type data struct {
-	byID map[string]*record
-	// order holds the records in the order they were added, so that a
-	// page needs no sort; removed ones stay until half are.
-	order    []*record
-	removed  int
+	byID     map[string]*record
+	order    []*record              // by seq, the order of adding, so that a page needs no sort
 	counts   map[string]*dcs.Counts // per project, kept as instances change
 	pending  pendingHeap
 	changes  int // the length of every chain some record is in
@@ -81,8 +78,8 @@ type data struct {
 	projects []Project
 }
 
-// record is an instance as stored: its Becomes is nil; next, in a chain
-// shared with other records and never changed, is what is to come.
+// record is an instance as stored, Becomes nil: next, in a chain that
+// records share and that never changes, is what is to come.
 type record struct {
 	Instance
 	seq   uint64
@@ -90,12 +87,22 @@ type record struct {
 	chain *chain
 	due   time.Time
 	hidx  int // in pending; -1 if not there
-	gone  bool
 }
 
-// chain is counted once against MaxScheduledChanges while any record is
-// in it: the instances of a fixture entry share one.
-type chain struct{ changes, refs int }
+// chain is a copy of a caller's chain, counted once against
+// MaxScheduledChanges while any record is in it: the instances of a
+// fixture entry share one.
+type chain struct {
+	head          *Transition
+	changes, refs int
+}
+
+func newChain(t *Transition) *chain {
+	if t == nil {
+		return nil
+	}
+	return &chain{head: t.clone(), changes: t.len()}
+}
 
 func newData(projects []Project) data {
 	return data{byID: map[string]*record{}, counts: map[string]*dcs.Counts{}, projects: slices.Clone(projects)}
@@ -104,48 +111,40 @@ func newData(projects []Project) data {
 // lock takes the lock and makes the changes that are due.
 func (s *store) lock() time.Time {
 	s.mu.Lock()
-	now := s.clock.Now()
+	now := s.now()
 	for len(s.pending) > 0 && !s.pending[0].due.After(now) {
-		s.step(s.pending[0], now)
+		// An instance whose several changes are due goes straight to the
+		// last; each is due After the one before was, however late this is.
+		r := s.pending[0]
+		t, due := r.next, r.due
+		for t.Then != nil && !due.Add(t.Then.After).After(now) {
+			t, due = t.Then, due.Add(t.Then.After)
+		}
+		s.setStatus(r, t.Status)
+		s.schedule(r, t.Then, r.chain, due)
 	}
 	return now
 }
 
-// step makes r's changes that are due, in one update: an instance whose
-// several changes are due goes straight to the last of them. A change
-// in a Then is due After the one before was due, however late this is.
-func (d *data) step(r *record, now time.Time) {
-	t, due := r.next, r.due
-	for t.Then != nil && !due.Add(t.Then.After).After(now) {
-		t, due = t.Then, due.Add(t.Then.After)
-	}
-	d.setStatus(r, t.Status)
-	if t.Then == nil {
-		d.schedule(r, nil, nil, due)
-	} else {
-		d.schedule(r, t.Then, r.chain, due)
-	}
-}
-
 func (d *data) countsOf(projectID string) *dcs.Counts {
-	c := d.counts[projectID]
-	if c == nil {
-		c = new(dcs.Counts)
-		d.counts[projectID] = c
+	if d.counts[projectID] == nil {
+		d.counts[projectID] = new(dcs.Counts)
 	}
-	return c
+	return d.counts[projectID]
 }
 
 func (d *data) setStatus(r *record, st dcs.Status) {
-	c := d.countsOf(r.ProjectID)
-	c.Add(r.Engine, r.Status, -1)
+	d.countsOf(r.ProjectID).Add(r.Engine, r.Status, -1)
 	r.Status = st
-	c.Add(r.Engine, r.Status, 1)
+	d.countsOf(r.ProjectID).Add(r.Engine, r.Status, 1)
 }
 
-// schedule makes t, of chain c, r's pending change (nil: none), due
-// t.After from from.
+// schedule makes t, in chain c, r's pending change, due t.After from
+// from; t nil cancels it.
 func (d *data) schedule(r *record, t *Transition, c *chain, from time.Time) {
+	if t == nil {
+		c = nil
+	}
 	if r.chain != c {
 		if old := r.chain; old != nil {
 			if old.refs--; old.refs == 0 {
@@ -153,7 +152,9 @@ func (d *data) schedule(r *record, t *Transition, c *chain, from time.Time) {
 			}
 		}
 		if r.chain = c; c != nil {
-			c.refs++
+			if c.refs++; c.refs == 1 {
+				d.changes += c.changes
+			}
 		}
 	}
 	r.next = t
@@ -171,8 +172,8 @@ func (d *data) schedule(r *record, t *Transition, c *chain, from time.Time) {
 }
 
 // pendingHeap orders the records with a pending change by due time, then
-// insertion, so that finding those due never scans the instances: a
-// query costs the same however many changes are pending.
+// seq, so that finding those due never scans the instances: a query costs
+// the same however many changes are pending.
 type pendingHeap []*record
 
 func (h pendingHeap) Len() int { return len(h) }
@@ -201,12 +202,8 @@ type group struct {
 }
 
 // add adds every instance of groups or none, and returns the first of
-// each group as added. merge, if set, is a project table to merge into
-// the table, also all or nothing.
+// each as added; merge is merged into the project table, all or nothing.
 func (s *store) add(groups []group, merge []Project) ([]Instance, error) {
-	if err := checkGroups(groups); err != nil {
-		return nil, err
-	}
 	now := s.lock()
 	defer s.mu.Unlock()
 	merged, err := mergeProjects(s.projects, merge)
@@ -220,69 +217,52 @@ func (s *store) add(groups []group, merge []Project) ([]Instance, error) {
 	return out, err
 }
 
-// replace swaps in the instances of groups, and the table projects if
-// set, so that a bad fixture leaves the current state in place.
-func (s *store) replace(groups []group, projects *[]Project) ([]Instance, error) {
-	if err := checkGroups(groups); err != nil {
-		return nil, err
-	}
-	fresh := newData(nil)
-	out, err := fresh.insert(groups, s.clock.Now(), s.max, s.maxChanges)
+// replace swaps in the instances of groups, and projects unless nil, so
+// that a bad fixture leaves the current state in place.
+func (s *store) replace(groups []group, projects []Project) ([]Instance, error) {
+	fresh := newData(projects)
+	out, err := fresh.insert(groups, s.now(), s.max, s.maxChanges)
 	if err != nil {
 		return nil, err
 	}
 	s.lock()
 	defer s.mu.Unlock()
-	fresh.projects = s.projects
-	if projects != nil {
-		fresh.projects = slices.Clone(*projects)
+	if projects == nil {
+		fresh.projects = s.projects
 	}
 	s.data = fresh
 	return out, nil
 }
 
-// checkGroups checks what needs no store, so that nothing is locked or
-// allocated for a bad request.
-func checkGroups(groups []group) error {
-	given := map[string]bool{}
-	checked := map[*Transition]bool{}
+// insert checks groups and adds them, within the limits.
+func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Instance, error) {
+	total, changes := 0, 0
+	chains := map[*Transition]*chain{} // one copy of a chain given to many
+	ids := map[string]bool{}
 	for i, g := range groups {
 		in := g.Instance
-		if checked[in.Becomes] {
-			in.Becomes = nil // a chain given to many is checked once
+		if chains[in.Becomes] != nil {
+			in.Becomes = nil // checked already
 		}
-		checked[g.Becomes] = true
 		ie := checkInstance(in)
 		switch {
 		case ie != nil:
 		case g.count < 1 || g.count > MaxCount:
-			ie = &InvalidError{Field: "count", Err: fmt.Errorf("%d is out of range 1 to %d (MaxCount)", g.count, MaxCount)}
+			ie = invalid("count", "%d is out of range 1 to %d (MaxCount)", g.count, MaxCount)
 		case g.ID != "" && g.count > 1:
-			ie = &InvalidError{Field: "id", Err: errors.New("an entry with an id must have count 1")}
-		case g.ID != "" && given[g.ID]:
-			ie = &InvalidError{Field: "id", Err: fmt.Errorf("%q: %w", g.ID, ErrExists)}
+			ie = invalid("id", "an entry with an id must have count 1")
+		case g.ID != "" && (ids[g.ID] || d.byID[g.ID] != nil):
+			ie = invalid("id", "%q: %w", g.ID, ErrExists)
 		}
 		if ie != nil {
 			ie.Index = i
-			return ie
+			return nil, ie
 		}
-		given[g.ID] = true
-	}
-	return nil
-}
-
-// insert adds groups, checked, within the limits; the lock is held.
-func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Instance, error) {
-	total, changes := 0, 0
-	chains := map[*Transition]*chain{} // one copy of a chain given to many
-	for i, g := range groups {
+		ids[g.ID] = true
 		total += g.count
-		if g.ID != "" && d.byID[g.ID] != nil {
-			return nil, &InvalidError{Index: i, Field: "id", Err: fmt.Errorf("%q: %w", g.ID, ErrExists)}
-		}
 		if g.Becomes != nil && chains[g.Becomes] == nil {
-			chains[g.Becomes] = &chain{changes: g.Becomes.len()}
-			changes += g.Becomes.len()
+			chains[g.Becomes] = newChain(g.Becomes)
+			changes += chains[g.Becomes].changes
 		}
 	}
 	if want := len(d.byID) + total; want > max {
@@ -291,15 +271,10 @@ func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Ins
 	if err := d.checkChanges(changes, maxChanges); err != nil {
 		return nil, err
 	}
-	copies := map[*Transition]*Transition{}
-	for t := range chains {
-		copies[t] = t.clone()
-	}
 	out := make([]Instance, len(groups))
 	for i, g := range groups {
 		for k := range g.count {
 			r := &record{Instance: g.Instance, hidx: -1}
-			r.Becomes = nil
 			for r.ID == "" || d.byID[r.ID] != nil { // a UUID drawn twice, at 2^-122
 				r.ID = newID()
 			}
@@ -309,21 +284,19 @@ func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Ins
 			case g.count > 1:
 				r.Name += "-" + strconv.Itoa(k+1)
 			}
-			d.seq++
-			r.seq = d.seq
-			d.byID[r.ID] = r
-			d.order = append(d.order, r)
-			if g.Becomes != nil {
-				d.schedule(r, copies[g.Becomes], chains[g.Becomes], now)
-			}
 			if k == 0 {
 				out[i] = r.Instance
-				out[i].Becomes = g.Becomes
+			}
+			d.seq++
+			r.seq, r.Becomes = d.seq, nil
+			d.byID[r.ID] = r
+			d.order = append(d.order, r)
+			if c := chains[g.Becomes]; c != nil {
+				d.schedule(r, c.head, c, now)
 			}
 		}
 		d.countsOf(g.ProjectID).Add(g.Engine, g.Status, int32(g.count))
 	}
-	d.changes += changes
 	return out, nil
 }
 
@@ -334,82 +307,50 @@ func (d *data) checkChanges(n, max int) error {
 	return nil
 }
 
-// update sets id's status, if status is set, cancelling any pending
-// change, then schedules becomes, if set, replacing any pending change.
-func (s *store) update(id string, status *dcs.Status, becomes *Transition) (Instance, error) {
-	if err := checkUpdate(status, becomes); err != nil {
-		return Instance{}, err
-	}
-	now := s.lock()
-	defer s.mu.Unlock()
-	r := s.byID[id]
-	if r == nil {
-		return Instance{}, fmt.Errorf("instance %q: %w", id, ErrNotFound)
-	}
-	if becomes != nil {
-		released := 0 // the chain it replaces, if r alone is in it
-		if r.chain != nil && r.chain.refs == 1 {
-			released = r.chain.changes
-		}
-		if err := s.checkChanges(becomes.len()-released, s.maxChanges); err != nil {
-			return Instance{}, err
-		}
-	}
-	s.change(r, status, s.newChain(becomes), now)
-	return r.instance(now), nil
-}
-
-// updateMatching is update for every instance that f matches, once the
-// changes due are made, with one chain that they all share.
-func (s *store) updateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
+// update changes every instance that f matches, or id's: status, if set,
+// changes its status and cancels any pending change; then becomes, if
+// set, replaces any pending change, one chain for all. It returns how
+// many it changed, and the last one.
+func (s *store) update(f Filter, id string, status *dcs.Status, becomes *Transition) (int, Instance, error) {
 	if err := f.check(); err != nil {
-		return 0, err
+		return 0, Instance{}, err
 	}
-	if err := checkUpdate(status, becomes); err != nil {
-		return 0, err
+	if status != nil && status.Counter() == "" {
+		return 0, Instance{}, invalidStatus("status", *status)
+	}
+	if ie := checkTransition(becomes); ie != nil {
+		return 0, Instance{}, ie
 	}
 	now := s.lock()
 	defer s.mu.Unlock()
-	if err := s.checkChanges(becomes.len(), s.maxChanges); err != nil {
-		return 0, err
-	}
-	c := s.newChain(becomes)
-	n := 0
-	for _, r := range s.order {
-		if !r.gone && f.matches(&r.Instance) {
-			n++
-			s.change(r, status, c, now)
+	recs := s.order
+	if id != "" {
+		if recs = []*record{s.byID[id]}; recs[0] == nil {
+			return 0, Instance{}, fmt.Errorf("instance %q: %w", id, ErrNotFound)
 		}
 	}
-	if c != nil && c.c.refs == 0 {
-		s.changes -= c.c.changes // no instance took it
+	released := 0 // the chain it replaces, if one instance alone is in it
+	if len(recs) == 1 && recs[0].chain != nil && recs[0].chain.refs == 1 {
+		released = recs[0].chain.changes
 	}
-	return n, nil
-}
-
-// owned is a copy of a caller's chain, counted in changes.
-type owned struct {
-	t *Transition
-	c *chain
-}
-
-func (d *data) newChain(t *Transition) *owned {
-	if t == nil {
-		return nil
+	if err := s.checkChanges(becomes.len()-released, s.maxChanges); err != nil {
+		return 0, Instance{}, err
 	}
-	o := &owned{t.clone(), &chain{changes: t.len()}}
-	d.changes += o.c.changes
-	return o
-}
-
-func (d *data) change(r *record, status *dcs.Status, becomes *owned, now time.Time) {
-	if status != nil {
-		d.schedule(r, nil, nil, now)
-		d.setStatus(r, *status)
+	c, n, last := newChain(becomes), 0, Instance{}
+	for _, r := range recs {
+		if !f.matches(&r.Instance) {
+			continue
+		}
+		if status != nil {
+			s.schedule(r, nil, nil, now)
+			s.setStatus(r, *status)
+		}
+		if c != nil {
+			s.schedule(r, c.head, c, now)
+		}
+		n, last = n+1, r.instance(now)
 	}
-	if becomes != nil {
-		d.schedule(r, becomes.t, becomes.c, now)
-	}
+	return n, last, nil
 }
 
 func (s *store) remove(id string) error {
@@ -422,41 +363,40 @@ func (s *store) remove(id string) error {
 	s.schedule(r, nil, nil, now)
 	s.countsOf(r.ProjectID).Add(r.Engine, r.Status, -1)
 	delete(s.byID, id)
-	r.gone = true
-	// Compacting when half is gone keeps a removal O(1), amortised.
-	if s.removed++; s.removed > len(s.order)/2 {
-		s.order = slices.DeleteFunc(s.order, func(r *record) bool { return r.gone })
-		s.removed = 0
-	}
+	i, _ := s.find(r.seq)
+	s.order = slices.Delete(s.order, i, i+1)
 	return nil
+}
+
+func (d *data) find(seq uint64) (int, bool) {
+	return slices.BinarySearchFunc(d.order, seq, func(r *record, seq uint64) int { return cmp.Compare(r.seq, seq) })
 }
 
 func (s *store) reset() {
 	s.lock()
 	defer s.mu.Unlock()
-	s.data = newData(s.initial)
+	s.data, s.faults = newData(s.initial), nil
 }
 
-// page returns up to limit of projectID's instances (every project's for
-// ""), in the order they were added, from the one after cursor on (0:
-// from the first), and the cursor of the next page: 0 when there is none.
+// page returns up to limit (-1: all) of projectID's instances (every
+// project's for ""), in the order they were added, from the one after
+// cursor on, and the cursor of the next page: 0 when there is none.
 func (s *store) page(projectID string, cursor uint64, limit int) ([]Instance, uint64) {
 	now := s.lock()
 	defer s.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(s.order, cursor+1, func(r *record, seq uint64) int { return cmp.Compare(r.seq, seq) })
+	i, _ := s.find(cursor + 1)
 	var (
 		out  []Instance
 		last uint64
 	)
 	for _, r := range s.order[i:] {
-		if r.gone || projectID != "" && r.ProjectID != projectID {
+		if projectID != "" && r.ProjectID != projectID {
 			continue
 		}
 		if len(out) == limit {
 			return out, last // there is more
 		}
-		out = append(out, r.instance(now))
-		last = r.seq
+		out, last = append(out, r.instance(now)), r.seq
 	}
 	return out, 0
 }
@@ -478,12 +418,99 @@ func (s *store) query(projectID string, includeFailure bool) dcs.Counts {
 	if c := s.data.counts[projectID]; c != nil {
 		out = *c
 	}
-	if !includeFailure {
-		for _, e := range dcs.Engines() {
+	for _, e := range dcs.Engines() {
+		if !includeFailure { // counted only when asked for, as the real service does
 			out.Add(e, dcs.CreateFailed, -out.Engine(e).Get(dcs.CreateFailed))
 		}
 	}
 	return out
+}
+
+// Project is an entry of the project table that the fake's IAM serves
+// (GET /v3/projects and /v3/auth/projects): a project id and its name,
+// which for a region's project is the region, such as "cn-north-4".
+type Project struct {
+	ID   string
+	Name string
+}
+
+// checkProjects checks a whole table: ids and names by the project id
+// rule (a region's name fits it too), ids unique, at most MaxProjects.
+// field names the table in errors.
+func checkProjects(ps []Project, field string) error {
+	if len(ps) > MaxProjects {
+		return invalid(field, "%d projects, more than %d (MaxProjects)", len(ps), MaxProjects)
+	}
+	seen := make(map[string]bool, len(ps))
+	for i, p := range ps {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case !dcs.ValidProjectID(p.ID):
+			return invalidID(at+".id", p.ID)
+		case !dcs.ValidProjectID(p.Name):
+			return invalidID(at+".name", p.Name)
+		case seen[p.ID]:
+			return invalid(at+".id", "%q is in the table twice", p.ID)
+		}
+		seen[p.ID] = true
+	}
+	return nil
+}
+
+// mergeProjects adds ps to list, an entry replacing the one of the same
+// id in place, within MaxProjects.
+func mergeProjects(list, ps []Project) ([]Project, error) {
+	merged := slices.Clone(list)
+	at := make(map[string]int, len(merged))
+	for i, p := range merged {
+		at[p.ID] = i
+	}
+	for _, p := range ps {
+		if i, ok := at[p.ID]; ok {
+			merged[i] = p
+			continue
+		}
+		at[p.ID] = len(merged)
+		merged = append(merged, p)
+	}
+	if len(merged) > MaxProjects {
+		return nil, invalid("projects", "the table would hold %d projects, more than %d (MaxProjects)", len(merged), MaxProjects)
+	}
+	return merged, nil
+}
+
+// SetProjects replaces the project table of the fake's IAM. A bad table
+// is an *InvalidError and changes nothing.
+func (s *Server) SetProjects(ps ...Project) error {
+	if err := checkProjects(ps, "projects"); err != nil {
+		return err
+	}
+	s.store.lock()
+	defer s.store.mu.Unlock()
+	s.store.projects = slices.Clone(ps)
+	return nil
+}
+
+// Projects lists what the fake's IAM serves: the project table, then,
+// sorted by id, every project that has instances but no entry in the
+// table, named after the default region of dcs.yaml's servers (the
+// region a client uses when told none).
+func (s *Server) Projects() []Project {
+	s.store.lock()
+	defer s.store.mu.Unlock()
+	out := slices.Clone(s.store.projects)
+	listed := make(map[string]bool, len(out))
+	for _, p := range out {
+		listed[p.ID] = true
+	}
+	var more []Project
+	for id, c := range s.store.data.counts {
+		if c.Total.Total() > 0 && !listed[id] {
+			more = append(more, Project{ID: id, Name: specs().DCS.Servers[0].Variables["region"].Default})
+		}
+	}
+	slices.SortFunc(more, func(a, b Project) int { return cmp.Compare(a.ID, b.ID) })
+	return append(out, more...)
 }
 
 // InvalidError rejects one instance (or fixture entry) and says which
@@ -566,16 +593,6 @@ func (f Filter) check() error {
 		return invalidEngine(f.Engine)
 	case f.Status != "" && f.Status.Counter() == "":
 		return invalidStatus("status", f.Status)
-	}
-	return nil
-}
-
-func checkUpdate(status *dcs.Status, becomes *Transition) error {
-	if status != nil && status.Counter() == "" {
-		return invalidStatus("status", *status)
-	}
-	if ie := checkTransition(becomes); ie != nil {
-		return ie
 	}
 	return nil
 }

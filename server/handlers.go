@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -11,23 +13,62 @@ import (
 	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/gen/admin"
 	"github.com/dcskit/dcskit/gen/dcsserver"
+	"github.com/dcskit/dcskit/gen/iam"
+	"github.com/dcskit/dcskit/gen/iamserver"
 	"github.com/dcskit/dcskit/openapi"
 )
 
-// handlers serve the operations of the three documents with the
-// Server's methods; their errors go to writeError. They are a type of
-// their own so that the generated interfaces are not the Server's.
+// handlers serve the operations of the three documents with the Server's
+// methods; their errors go to writeError. They are a type of their own,
+// so that the generated interfaces are not the Server's.
 type handlers struct{ s *Server }
 
 var (
 	_ dcsserver.StrictServerInterface = handlers{}
 	_ admin.StrictServerInterface     = handlers{}
+	_ iamserver.StrictServerInterface = handlers{}
 )
 
 func (h handlers) ListNumberOfInstancesInDifferentStatus(_ context.Context, req dcsserver.ListNumberOfInstancesInDifferentStatusRequestObject) (dcsserver.ListNumberOfInstancesInDifferentStatusResponseObject, error) {
 	// Only the exact value counts, as in the real service.
 	includeFailure := req.Params.IncludeFailure != nil && *req.Params.IncludeFailure == "true"
 	return dcsserver.ListNumberOfInstancesInDifferentStatus200JSONResponse(h.s.Counts(req.ProjectId, includeFailure).API()), nil
+}
+
+// The IAM operations answer from the project table, linking to
+// themselves and to each project. Injected faults do not apply to them,
+// so that a client's discovery does not use them up.
+
+func (h handlers) KeystoneListProjects(ctx context.Context, req iamserver.KeystoneListProjectsRequestObject) (iamserver.KeystoneListProjectsResponseObject, error) {
+	self, ps := h.iamProjects(ctx, req.Params.Name)
+	return iamserver.KeystoneListProjects200JSONResponse{Links: &iam.Links{Self: self}, Projects: ps}, nil
+}
+
+func (h handlers) KeystoneListAuthProjects(ctx context.Context, _ iamserver.KeystoneListAuthProjectsRequestObject) (iamserver.KeystoneListAuthProjectsResponseObject, error) {
+	self, ps := h.iamProjects(ctx, nil)
+	return iamserver.KeystoneListAuthProjects200JSONResponse{Links: &iam.SelfLink{Self: self}, Projects: ps}, nil
+}
+
+type requestKey struct{} // the *http.Request of an IAM operation
+
+// domainID is the account that owns every project of the fake's IAM.
+const domainID = "0dc5c17f4ce000000000000000000000"
+
+func (h handlers) iamProjects(ctx context.Context, name *string) (string, []iam.Project) {
+	r := ctx.Value(requestKey{}).(*http.Request)
+	u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	out := []iam.Project{}
+	for _, p := range h.s.Projects() {
+		if name == nil || *name == p.Name {
+			self := url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/v3/projects/" + p.ID}
+			out = append(out, iam.Project{Id: p.ID, Name: p.Name, Enabled: true, DomainId: domainID, ParentId: domainID,
+				Links: &iam.SelfLink{Self: self.String()}})
+		}
+	}
+	return u.String(), out
 }
 
 func (h handlers) Healthz(context.Context, admin.HealthzRequestObject) (admin.HealthzResponseObject, error) {
@@ -41,20 +82,19 @@ func (h handlers) Reset(context.Context, admin.ResetRequestObject) (admin.ResetR
 
 func (h handlers) ListInstances(_ context.Context, req admin.ListInstancesRequestObject) (admin.ListInstancesResponseObject, error) {
 	p := req.Params
-	limit := DefaultPageSize
+	limit, cursor := DefaultPageSize, uint64(0)
 	if p.Limit != nil {
 		limit = *p.Limit
 	}
-	// The spec says as much, but validation may be off.
-	if limit < 1 || limit > MaxPageSize {
-		return nil, invalid("limit", "%d is out of range 1 to %d (MaxPageSize)", limit, MaxPageSize)
-	}
-	var cursor uint64
+	var err error
 	if p.Cursor != nil {
-		var err error
-		if cursor, err = strconv.ParseUint(*p.Cursor, 10, 64); err != nil {
-			return nil, invalid("cursor", "%q is not a next_cursor of this fake", truncate(*p.Cursor, 80))
-		}
+		cursor, err = strconv.ParseUint(*p.Cursor, 10, 64)
+	}
+	switch { // as the spec says, but validation may be off
+	case limit < 1 || limit > MaxPageSize:
+		return nil, invalid("limit", "%d is out of range 1 to %d (MaxPageSize)", limit, MaxPageSize)
+	case err != nil:
+		return nil, invalid("cursor", "%q is not a next_cursor of this fake", truncate(*p.Cursor, 80))
 	}
 	insts, next := h.s.store.page(deref(p.ProjectId), cursor, limit)
 	out := admin.InstanceList{Instances: make([]admin.Instance, len(insts))}
@@ -69,77 +109,78 @@ func (h handlers) ListInstances(_ context.Context, req admin.ListInstancesReques
 
 func (h handlers) AddInstances(_ context.Context, req admin.AddInstancesRequestObject) (admin.AddInstancesResponseObject, error) {
 	res, err := h.s.loadFixture(*req.Body, false)
-	if err != nil {
-		return nil, err
-	}
-	return admin.AddInstances200JSONResponse(res), nil
+	return admin.AddInstances200JSONResponse(res), err
 }
 
 func (h handlers) ReplaceInstances(_ context.Context, req admin.ReplaceInstancesRequestObject) (admin.ReplaceInstancesResponseObject, error) {
 	res, err := h.s.loadFixture(*req.Body, true)
-	if err != nil {
-		return nil, err
-	}
-	return admin.ReplaceInstances200JSONResponse(res), nil
+	return admin.ReplaceInstances200JSONResponse(res), err
 }
 
-// updateFromAPI reads an InstanceUpdate: a status, a change to come, or
-// both.
-func updateFromAPI(b *admin.InstanceUpdate) (*dcs.Status, *Transition, error) {
+// update applies an InstanceUpdate, to id or to what f matches.
+func (h handlers) update(f Filter, id string, b *admin.InstanceUpdate) (int, Instance, error) {
 	if b.Status == nil && b.Becomes == nil { // validation may be off
-		return nil, nil, invalid("", "nothing to change: give status, becomes or both")
+		return 0, Instance{}, invalid("", "nothing to change: give status, becomes or both")
 	}
 	becomes, ie := transitionFromAPI(b.Becomes)
 	if ie != nil {
-		return nil, nil, ie
+		return 0, Instance{}, ie
 	}
-	return (*dcs.Status)(b.Status), becomes, nil
+	return h.s.store.update(f, id, (*dcs.Status)(b.Status), becomes)
 }
 
 func (h handlers) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
-	status, becomes, err := updateFromAPI(req.Body)
-	if err != nil {
-		return nil, err
-	}
-	in, err := h.s.store.update(req.Id, status, becomes)
-	if err != nil {
-		return nil, err
-	}
-	return admin.UpdateInstance200JSONResponse(instanceToAPI(in)), nil
+	_, in, err := h.update(Filter{}, req.Id, req.Body)
+	return admin.UpdateInstance200JSONResponse(instanceToAPI(in)), err
 }
 
 func (h handlers) UpdateInstances(_ context.Context, req admin.UpdateInstancesRequestObject) (admin.UpdateInstancesResponseObject, error) {
-	status, becomes, err := updateFromAPI(req.Body)
-	if err != nil {
-		return nil, err
-	}
 	p := req.Params
-	f := Filter{ProjectID: deref(p.ProjectId), Engine: dcs.Engine(deref(p.Engine)), Status: dcs.Status(deref(p.Status))}
-	n, err := h.s.UpdateMatching(f, status, becomes)
-	if err != nil {
-		return nil, err
-	}
-	return admin.UpdateInstances200JSONResponse{Changed: n}, nil
+	n, _, err := h.update(Filter{deref(p.ProjectId), dcs.Engine(deref(p.Engine)), dcs.Status(deref(p.Status))}, "", req.Body)
+	return admin.UpdateInstances200JSONResponse{Changed: n}, err
 }
 
 func (h handlers) DeleteInstance(_ context.Context, req admin.DeleteInstanceRequestObject) (admin.DeleteInstanceResponseObject, error) {
-	if err := h.s.Remove(req.Id); err != nil {
-		return nil, err
-	}
-	return admin.DeleteInstance204Response{}, nil
+	return admin.DeleteInstance204Response{}, h.s.Remove(req.Id)
 }
 
 // GetDocument serves the documents as they are written: admin.yaml refers
 // to the others, which sit beside it.
 func (h handlers) GetDocument(_ context.Context, req admin.GetDocumentRequestObject) (admin.GetDocumentResponseObject, error) {
 	doc, err := openapi.Files.ReadFile(string(req.Document))
-	if err != nil || !fs.ValidPath(string(req.Document)) { // validation may be off
-		names, _ := fs.Glob(openapi.Files, "*.yaml")
+	if err != nil { // validation may be off
 		ie := invalid("document", "no document %q", truncate(string(req.Document), 80))
-		ie.Valid = names
+		ie.Valid, _ = fs.Glob(openapi.Files, "*.yaml")
 		return nil, ie
 	}
 	return admin.GetDocument200ApplicationyamlResponse{Body: bytes.NewReader(doc), ContentLength: int64(len(doc))}, nil
+}
+
+func (h handlers) ListProjects(context.Context, admin.ListProjectsRequestObject) (admin.ListProjectsResponseObject, error) {
+	return admin.ListProjects200JSONResponse(projectTable(h.s.Projects())), nil
+}
+
+func (h handlers) ReplaceProjects(_ context.Context, req admin.ReplaceProjectsRequestObject) (admin.ReplaceProjectsResponseObject, error) {
+	if err := h.s.SetProjects(projectsFromAPI(req.Body.Projects)...); err != nil {
+		return nil, err
+	}
+	return admin.ReplaceProjects200JSONResponse(projectTable(h.s.Projects())), nil
+}
+
+func projectsFromAPI(in []admin.Project) []Project {
+	out := make([]Project, len(in))
+	for i, p := range in {
+		out[i] = Project{ID: p.Id, Name: p.Name}
+	}
+	return out
+}
+
+func projectTable(ps []Project) admin.ProjectTable {
+	out := admin.ProjectTable{Projects: make([]admin.Project, len(ps))}
+	for i, p := range ps {
+		out.Projects[i] = admin.Project{Id: p.ID, Name: p.Name}
+	}
+	return out
 }
 
 func (h handlers) InjectFault(_ context.Context, req admin.InjectFaultRequestObject) (admin.InjectFaultResponseObject, error) {
@@ -165,26 +206,23 @@ func (h handlers) InjectFault(_ context.Context, req admin.InjectFaultRequestObj
 	if ie != nil {
 		return nil, ie
 	}
-	if err := h.s.faults.push(f); err != nil {
-		return nil, err
-	}
-	return admin.InjectFault204Response{}, nil
+	return admin.InjectFault204Response{}, h.s.store.pushFault(f)
 }
 
 func (h handlers) ListFaults(context.Context, admin.ListFaultsRequestObject) (admin.ListFaultsResponseObject, error) {
 	out := admin.FaultList{Faults: []admin.Fault{}}
 	for _, f := range h.s.Faults() {
-		out.Faults = append(out.Faults, admin.Fault{
-			ProjectId: orNil(f.ProjectID), Status: orNil(f.Status), Drop: orNil(f.Drop), Times: &f.Times,
-			ErrorCode: orNil(f.ErrorCode), ErrorMsg: orNil(f.ErrorMsg),
-			Delay: durationOrNil(f.Delay), RetryAfter: durationOrNil(f.RetryAfter),
-		})
+		out.Faults = append(out.Faults, admin.Fault{ProjectId: orNil(f.ProjectID), Status: orNil(f.Status), Drop: orNil(f.Drop),
+			Times: &f.Times, ErrorCode: orNil(f.ErrorCode), ErrorMsg: orNil(f.ErrorMsg),
+			Delay: orNil(durationText(f.Delay)), RetryAfter: orNil(durationText(f.RetryAfter))})
 	}
 	return admin.ListFaults200JSONResponse(out), nil
 }
 
 func (h handlers) ClearFaults(context.Context, admin.ClearFaultsRequestObject) (admin.ClearFaultsResponseObject, error) {
-	h.s.faults.clear()
+	h.s.store.lock()
+	defer h.s.store.mu.Unlock()
+	h.s.store.faults = nil
 	return admin.ClearFaults204Response{}, nil
 }
 
@@ -252,27 +290,25 @@ func parseDuration(s, field string) (time.Duration, *InvalidError) {
 	return d, nil
 }
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return ""
 	}
-	return *p
+	return d.String()
 }
 
-// orNil points at v, or is nil for the zero value: what admin.yaml
-// leaves out.
+func deref[T any](p *T) (v T) {
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
+// orNil points at v, or is nil for the zero value: what admin.yaml leaves
+// out.
 func orNil[T comparable](v T) *T {
-	var zero T
-	if v == zero {
+	if v == *new(T) {
 		return nil
 	}
 	return &v
-}
-
-func durationOrNil(d time.Duration) *string {
-	if d == 0 {
-		return nil
-	}
-	return new(d.String())
 }
