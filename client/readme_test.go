@@ -34,8 +34,8 @@ func TestREADMEFakeInAGoTest(t *testing.T) {
 	assert.EqualValues(t, 1, st.Count(dcs.Creating))
 }
 
-// TestREADMEManyProjects is the README's "Operating many projects", word
-// for word.
+// TestREADMEManyProjects is docs/credentials.md's "Many projects in Go",
+// word for word.
 func TestREADMEManyProjects(t *testing.T) {
 	fake := servertest.New(t, server.Options{AccessKey: "AK", SecretKey: "SK", Projects: []server.Project{
 		{ID: "p-north", Name: "cn-north-4"}, {ID: "p-south", Name: "ap-southeast-1"},
@@ -62,12 +62,13 @@ func TestREADMEManyProjects(t *testing.T) {
 	assert.Equal(t, map[string]int32{"p-north": 0, "p-south": 1}, running)
 }
 
-// TestREADMEExampleIsThisTest fails when the README's examples and the
+// TestREADMEExampleIsThisTest fails when the docs' examples and the
 // tests above differ, so that one cannot change without the other.
 func TestREADMEExampleIsThisTest(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, funcBody(t, "../README.md", "TestMyCode"), funcBody(t, "readme_test.go", "TestREADMEFakeInAGoTest"))
-	assert.Equal(t, funcBody(t, "../README.md", "TestManyProjects"), funcBody(t, "readme_test.go", "TestREADMEManyProjects"))
+	assert.Equal(t, funcBody(t, "../docs/credentials.md", "TestManyProjects"), funcBody(t, "readme_test.go", "TestREADMEManyProjects"))
+	assert.Equal(t, funcBody(t, "../docs/contract-testing.md", "TestMyCodeAsksForFailures"), funcBody(t, "readme_test.go", "TestREADMEJournal"))
 }
 
 // funcBody is the body of the test function name in the file at path.
@@ -80,7 +81,7 @@ func funcBody(t *testing.T, path, name string) string {
 	return strings.TrimSpace(string(m[1]))
 }
 
-// TestREADMEJournal is the README's request journal example, word for
+// TestREADMEJournal is docs/contract-testing.md's journal example, word for
 // word.
 func TestREADMEJournal(t *testing.T) {
 	fake := servertest.New(t, server.Options{AccessKey: "AK", SecretKey: "SK"})
@@ -95,9 +96,4 @@ func TestREADMEJournal(t *testing.T) {
 	assert.Equal(t, "include_failure=true", sent[0].RawQuery)
 	assert.Equal(t, "AK", sent[0].AccessKey)
 	assert.Equal(t, server.AuthOK, sent[0].Auth.Result)
-}
-
-func TestREADMEJournalIsThisTest(t *testing.T) {
-	t.Parallel()
-	assert.Equal(t, funcBody(t, "../README.md", "TestMyCodeAsksForFailures"), funcBody(t, "readme_test.go", "TestREADMEJournal"))
 }

@@ -123,7 +123,11 @@ scrapes in flight at once and exits 0.
 			if err != nil {
 				return err
 			}
-			opts.Targets = []exporter.Spec{{Region: c.Region(), ProjectID: c.ProjectID()}}
+			id, err := c.ProjectID(cmd.Context())
+			if err != nil {
+				return err
+			}
+			opts.Targets = []exporter.Spec{{Region: c.Region(), ProjectID: id}}
 		}
 		exp, err := exporter.New(opts)
 		if err != nil {

@@ -86,25 +86,41 @@ type example struct {
 	output string
 }
 
-// readmeSections are the sh blocks of the README, by section.
-func readmeSections(t *testing.T) map[string][]example {
+// docSections are the sh blocks of the README and of docs/*.md, by
+// section: the README's by heading, the others' as "docs/page.md: heading".
+// A page that another test of this package reads whole is left to it.
+func docSections(t *testing.T) map[string][]example {
 	t.Helper()
-	data, err := os.ReadFile("../../README.md")
+	pages, err := filepath.Glob("../../docs/*.md")
 	require.NoError(t, err)
+	claimed := claimed(t)
 	out := map[string][]example{}
 	fence := regexp.MustCompile("(?s)\n```([a-z]*)\n(.*?)```")
-	// The title's part, before the first section, is one too.
-	for _, part := range regexp.MustCompile(`(?m)^## `).Split(string(data), -1) {
-		heading, body, _ := strings.Cut(part, "\n")
-		prev := ""
-		for _, m := range fence.FindAllStringSubmatch(body, -1) {
-			switch {
-			case m[1] == "sh":
-				out[heading] = append(out[heading], example{script: m[2]})
-			case m[1] == "text" && prev == "sh":
-				out[heading][len(out[heading])-1].output = m[2]
+	for _, path := range append([]string{"../../README.md"}, pages...) {
+		page := strings.TrimPrefix(path, "../../")
+		if claimed[page] {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		// The title's part, before the first section, is one too.
+		for _, part := range regexp.MustCompile(`(?m)^## `).Split(string(data), -1) {
+			heading, body, _ := strings.Cut(part, "\n")
+			if page != "README.md" {
+				heading = page + ": " + heading
+			} else if claimed[heading] {
+				continue
 			}
-			prev = m[1]
+			prev := ""
+			for _, m := range fence.FindAllStringSubmatch(body, -1) {
+				switch {
+				case m[1] == "sh":
+					out[heading] = append(out[heading], example{script: m[2]})
+				case m[1] == "text" && prev == "sh":
+					out[heading][len(out[heading])-1].output = m[2]
+				}
+				prev = m[1]
+			}
 		}
 	}
 	return out
@@ -112,14 +128,9 @@ func readmeSections(t *testing.T) map[string][]example {
 
 func TestREADMEExamples(t *testing.T) {
 	t.Parallel()
-	sections := readmeSections(t)
+	sections := docSections(t)
 	require.NotEmpty(t, sections, "the README shows no example")
-	elsewhere := claimedSections(t)
 	for heading, examples := range sections {
-		if elsewhere[heading] {
-			t.Logf("run by its own test: %s", heading)
-			continue
-		}
 		t.Run(heading, func(t *testing.T) {
 			t.Parallel()
 			s := newSession(t)
@@ -130,9 +141,9 @@ func TestREADMEExamples(t *testing.T) {
 	}
 }
 
-// claimedSections are the README sections that a test of this package
-// reads by name with readmeSection.
-func claimedSections(t *testing.T) map[string]bool {
+// claimed are the README sections that a test of this package reads by
+// name with readmeSection, and the pages of docs/ that one reads whole.
+func claimed(t *testing.T) map[string]bool {
 	t.Helper()
 	files, err := filepath.Glob("*_test.go")
 	require.NoError(t, err)
@@ -140,8 +151,8 @@ func claimedSections(t *testing.T) map[string]bool {
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		require.NoError(t, err)
-		for _, m := range regexp.MustCompile(`readmeSection\(t, "([^"]+)"\)`).FindAllSubmatch(src, -1) {
-			out[string(m[1])] = true
+		for _, m := range regexp.MustCompile(`readmeSection\(t, "([^"]+)"\)|os\.ReadFile\("\.\./\.\./(docs/[^"]+)"\)`).FindAllSubmatch(src, -1) {
+			out[string(m[1])+string(m[2])] = true
 		}
 	}
 	return out
@@ -521,8 +532,7 @@ func statusBody(t *testing.T, base, project, query string, signed bool) string {
 	return string(body)
 }
 
-// The README's folder table names every top-level folder and every
-// package there is.
+// The README's folder table names every top-level folder there is.
 func TestREADMEFolderTableIsComplete(t *testing.T) {
 	t.Parallel()
 	data, err := os.ReadFile("../../README.md")
@@ -533,28 +543,11 @@ func TestREADMEFolderTableIsComplete(t *testing.T) {
 			table.WriteString(line)
 		}
 	}
-	named := func(p string) bool {
-		return strings.Contains(table.String(), "`"+p+"`") || strings.Contains(table.String(), "`"+p+"/`")
-	}
-	root := "../.."
-	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		if !d.IsDir() || rel == "." {
-			return nil
-		}
-		if strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
-			return filepath.SkipDir
-		}
-		if !strings.Contains(rel, string(filepath.Separator)) {
-			assert.True(t, named(rel), "top-level folder %s", rel)
-		}
-		if goFiles, _ := filepath.Glob(filepath.Join(path, "*.go")); slices.ContainsFunc(goFiles, func(f string) bool { return !strings.HasSuffix(f, "_test.go") }) {
-			assert.True(t, named(filepath.ToSlash(rel)), "package %s", rel)
-		}
-		return nil
-	})
+	dirs, err := os.ReadDir("../..")
 	require.NoError(t, err)
+	for _, d := range dirs {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+			assert.Contains(t, table.String(), "`"+d.Name()+"/`", "top-level folder %s", d.Name())
+		}
+	}
 }

@@ -273,10 +273,10 @@ func TestServeProjectsForDiscovery(t *testing.T) {
 // admin.yaml's server is where dcskit serve listens by default.
 func TestAdminServerIsServesDefault(t *testing.T) {
 	t.Parallel()
-	doc, err := openapi.LoadAdmin(t.Context())
+	docs, err := openapi.Load()
 	require.NoError(t, err)
-	require.Len(t, doc.Servers, 1)
-	v := doc.Servers[0].Variables
+	require.Len(t, docs.Admin.Servers, 1)
+	v := docs.Admin.Servers[0].Variables
 	addr := newServeCmd(&env{getenv: mapEnv(nil)}).Flags().Lookup("addr").DefValue
 	assert.Equal(t, addr, v["host"].Default+":"+v["port"].Default)
 }
