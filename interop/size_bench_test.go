@@ -12,14 +12,13 @@ import (
 // program that makes one call through the official SDK, built as a release
 // would be: stripped (-s -w) and without file paths (-trimpath). It is
 // built exactly as the main module's BenchmarkBinarySize builds its client
-// and bare probes (internal/sizeprobe), so that benchtable can compare the
-// three. The build runs once, before the loop; the loop itself is empty,
+// and bare probes (internal/sizeprobe), so that the three compare. The build runs once, before the loop; the loop itself is empty,
 // so its ns/op means nothing.
 func BenchmarkBinarySize(b *testing.B) {
-	b.Run("sdk", func(b *testing.B) {
+	b.Run("impl=sdk", func(b *testing.B) {
 		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 		if _, err := os.Stat(goTool); err != nil {
-			b.Skipf("no go tool: %v", err)
+			b.Fatalf("no go tool: %v", err)
 		}
 		bin := filepath.Join(b.TempDir(), "probe")
 		// -buildvcs=false keeps VCS stamping out of the figure.
