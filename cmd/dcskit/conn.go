@@ -28,24 +28,18 @@ const (
 )
 
 // credentialsHelp is in the help of every command that calls the API.
-const credentialsHelp = `Credentials come from where the official SDK finds them, in its order: the
-environment (HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, plus
-HUAWEICLOUD_SDK_SECURITY_TOKEN for temporary credentials), the profile file
-(HUAWEICLOUD_SDK_CREDENTIALS_FILE or ~/.huaweicloud/credentials, section
-[basic]), then the ECS metadata service. An IAM user token in ` + envToken + `
-(or a file, --token-file) is sent as X-Auth-Token instead of a signature.
---no-sign-request sends no credentials at all, for an endpoint that needs
-none, such as 'dcskit serve' without --ak or --token.
+const credentialsHelp = `Credentials come from where the official SDK finds them: the environment
+(HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_SECURITY_TOKEN),
+the profile file (HUAWEICLOUD_SDK_CREDENTIALS_FILE or
+~/.huaweicloud/credentials), then the ECS metadata service. An IAM token
+in $` + envToken + ` or --token-file is sent as X-Auth-Token instead;
+--no-sign-request sends no credentials. Without a project id
+(HUAWEICLOUD_SDK_PROJECT_ID, the profile's project_id), the region's
+project is found through IAM. The region is --region, else $` + envRegion + `,
+else ` + client.DefaultRegion + `. See docs/credentials.md.
 
-The project is --project-id, HUAWEICLOUD_SDK_PROJECT_ID or the profile's
-project_id; without one, the region's project is found through IAM
-(HUAWEICLOUD_SDK_IAM_ENDPOINT), asked with the same credentials. The
-region is --region, else ` + envRegion + `, else ` + client.DefaultRegion + `. The
-endpoint override is HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
-
---debug logs every HTTP exchange on stderr: attempt, method, URL, status,
-X-Request-Id, duration, and the Authorization header with its signature
-replaced by REDACTED. No secret key or token is ever shown.`
+--debug logs every HTTP exchange on stderr, without a secret key, token or
+signature.`
 
 // failedCreationsRule is in the help of status, wait and exporter.
 const failedCreationsRule = `Failed creations (CREATEFAILED) are counted, as every dcskit command counts

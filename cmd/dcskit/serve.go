@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/internal/httpserve"
 	"github.com/dcskit/dcskit/server"
 )
@@ -30,49 +29,27 @@ func newServeCmd(e *env) *cobra.Command {
 		Short: "Serve a fake of the DCS instance status API for tests",
 		Long: `Serve a stateful fake of GET /v2/{project_id}/instances/status that
 answers as the real API does, errors included, and validates every request
-against the OpenAPI document.
+against the OpenAPI document. --fixture seeds it from a JSON file
+(server/doc.go describes it); an instance's "becomes" changes its status
+when "after" has passed.
 
---fixture seeds it from a JSON file:
-  {"instances": [{"project_id": "...", "engine": "Redis", "status": "CREATING",
-                  "id": "optional", "name": "optional", "count": 1,
-                  "becomes": {"status": "RUNNING", "after": "30s"}}]}
-"becomes" (optional) changes the status when "after" has passed.
+--ak with a secret key ($` + envServeSK + `, --sk-file, or --sk, which the
+process list shows) requires AK/SK signatures; a token ($` + envServeToken + `,
+--token-file or --token) requires X-Auth-Token; with both, either is
+accepted. Without credentials it takes every request.
 
---ak with a secret key requires AK/SK (SDK-HMAC-SHA256) signatures; a token
-requires X-Auth-Token; with both, either is accepted. The secret key comes
-from $` + envServeSK + ` or --sk-file, the token from $` + envServeToken + ` or
---token-file: --sk and --token work too, but any user of the machine can
-read them in the process list. Without credentials the fake takes every
-request, and 'dcskit status --no-sign-request' asks it.
+The admin API under /_fake/ (openapi/admin.yaml, served at
+/_fake/openapi/admin.yaml) changes the fake while it runs and reads its
+request journal; it needs credentials only from other hosts. The fake also
+serves IAM's project listings, from --project, the fixture's "projects" or
+/_fake/projects. It listens on loopback only, unless --allow-remote. Every
+request is bounded: see x-dcskit-limits in openapi/admin.yaml. See
+docs/contract-testing.md.
 
-The admin API under /_fake/ (reset, instances, projects, faults, requests,
-healthz, and the fake's own OpenAPI documents under /_fake/openapi/; see
-openapi/admin.yaml) changes the fake while it runs. It takes JSON bodies
-with Content-Type application/json, none, or what curl -d sends. Requests
-from this machine need no credentials; with credentials, requests from
-other hosts (see --allow-remote) need the same as the DCS API (all but
-/_fake/healthz).
-
-It also serves IAM's project listings (GET /v3/projects?name=<region>, GET
-/v3/auth/projects), with which clients find a project id, from --project,
-the fixture's "projects" (a list of {"id": ..., "name": "<region>"}) or
-/_fake/projects. A project that has instances but no entry is listed under
-` + client.DefaultRegion + `.
-
-The fake journals every request but those to /_fake/: GET /_fake/requests
-(?status=401&path=...) tells what clients sent, which access key signed it
-and why a request was refused; DELETE /_fake/requests empties it. It keeps
-the last --journal-size requests and holds no secret.
-
-It listens on loopback only, unless --allow-remote: then it warns on stderr.
-Every request is bounded (see "Limits" in openapi/admin.yaml): at most
---max-instances instances, 4 MiB admin bodies, pages of 1,000 instances.
-
-The first line on stdout is the base URL. Logs go to stderr, one line per
-request, with the reason of a refused signature; --log-level debug adds the
-canonical request and string to sign the fake expected, to debug a signer.
-SIGINT or SIGTERM drains requests in flight for up to 5s and exits 0;
-requests still running then are cut off, and it exits 1 saying how many.`,
+The first line on stdout is the base URL; logs go to stderr, one line per
+request (--log-level debug adds the canonical request of a refused
+signature). SIGINT or SIGTERM drains requests for up to 5s and exits 0, or
+exits 1 saying how many it cut off.`,
 		Example: `  dcskit serve --addr 127.0.0.1:8080
   curl -s -X POST localhost:8080/_fake/instances -d '{"instances": [{"project_id": "p1", "engine": "Redis", "status": "CREATING", "becomes": {"status": "RUNNING", "after": "30s"}}]}'
   curl -s -X POST localhost:8080/_fake/faults -d '{"status": 503, "times": 2}'

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,18 @@ import (
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/settle"
 )
+
+// transitionalNames are the statuses that wait waits out, as the spec
+// marks them.
+func transitionalNames() string {
+	var names []string
+	for _, s := range dcs.Statuses() {
+		if s.Transitional() {
+			names = append(names, s.Name())
+		}
+	}
+	return strings.Join(names, ", ")
+}
 
 // pollTimeout bounds one poll of wait, retries included, so that one hung
 // call cannot use up the whole --timeout.
@@ -32,8 +45,7 @@ func newWaitCmd(e *env) *cobra.Command {
 		Use:   "wait",
 		Short: "Wait until no DCS instance is still changing",
 		Long: `Poll the instance status API until no instance is in a transitional status
-(creating, restarting, extending, restoring, flushing, upgrading, migrating,
-paying, freezing), or until every --until condition holds.
+(` + transitionalNames() + `), or until every --until condition holds.
 
 A condition compares a counter with a number: running_count>=16,
 creating_count==0, or one engine's counter: redis.error_count==0. A status
