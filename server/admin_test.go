@@ -207,7 +207,7 @@ func TestUpdateMatchingSchedulesOneChain(t *testing.T) {
 	clock.Advance(time.Second) // the Memcached instance is CREATING now, as the filter will see
 
 	creating := dcs.Creating
-	n, err := f.UpdateMatching(server.Filter{Status: dcs.Creating}, nil, &server.Transition{Status: dcs.Running, After: time.Minute})
+	n, err := f.Update(server.Filter{Status: dcs.Creating}, nil, &server.Transition{Status: dcs.Running, After: time.Minute})
 	require.NoError(t, err)
 	assert.Equal(t, 6, n)
 	assert.Equal(t, int32(6), f.count(dcs.Creating), "nothing changed yet")
@@ -219,7 +219,7 @@ func TestUpdateMatchingSchedulesOneChain(t *testing.T) {
 
 	var ie *server.InvalidError
 	for field, filter := range map[string]server.Filter{"engine": {Engine: "redis"}, "project_id": {ProjectID: "a b"}, "status": {Status: "x"}} {
-		_, err = f.UpdateMatching(filter, &creating, nil)
+		_, err = f.Update(filter, &creating, nil)
 		require.ErrorAs(t, err, &ie)
 		assert.Equal(t, field, ie.Field)
 	}

@@ -7,15 +7,15 @@
 //
 // The files:
 //
-//	server.go   Options, Server, New, Start and the Go API of the store
-//	store.go    the store: instances, counters, lazily scheduled changes
-//	http.go     routing, checks (credentials, project id, spec), request log
-//	errors.go   the one mapping from errors to the spec's error bodies
-//	admin.go    the operations of dcs.yaml and admin.yaml
-//	iam.go      the project table and the operations of iam.yaml
-//	fixture.go  fixtures, checked against admin.yaml's Fixture schema
-//	fault.go    injected faults
-//	journal.go  the request journal
-//	listen.go   JSON for net/http's own answers, and ManualClock
+//	server.go    Options, Server, New, Start, the Go API of the store,
+//	             JSON for net/http's own answers (Listener), ManualClock
+//	store.go     the store: instances, counters, lazily made changes,
+//	             the project table, the errors of bad input
+//	http.go      routing, checks (credentials, project id, spec), the
+//	             request log, and the one mapping of errors to bodies
+//	handlers.go  the operations of dcs.yaml, iam.yaml and admin.yaml
+//	fixture.go   fixtures, checked against admin.yaml's Fixture schema
+//	fault.go     injected faults
+//	journal.go   the request journal
 //	limits.gen.go  the limits, from admin.yaml's x-dcskit-limits
 package server

@@ -20,7 +20,7 @@ func ExampleServer_Requests() {
 
 	for _, sk := range []string{"SK", "not-the-SK"} {
 		c, err := client.New(client.WithEndpoint(ts.URL), client.WithProjectID("my-project"),
-			client.WithCredentials("AK", sk), client.WithoutRetry())
+			client.WithCredentials("AK", sk), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 		if err != nil {
 			panic(err)
 		}

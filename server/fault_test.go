@@ -228,11 +228,11 @@ func TestFaultRefused(t *testing.T) {
 	limitError(t, f.call(t, http.MethodPost, "/_fake/faults", `{"status":503}`), "MaxPendingFaults")
 }
 
-// The README's fault examples, as written: the Go value and the admin
+// docs/contract-testing.md's fault examples, as written: the Go value and the admin
 // API's JSON are the same fault.
 func TestREADMEFaults(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/contract-testing.md")
 	require.NoError(t, err)
 	text := strings.Join(strings.Fields(string(readme)), " ")
 	const (

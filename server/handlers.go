@@ -117,8 +117,8 @@ func (h handlers) ReplaceInstances(_ context.Context, req admin.ReplaceInstances
 	return admin.ReplaceInstances200JSONResponse(res), err
 }
 
-// update applies an InstanceUpdate, to id or to what f matches.
-func (h handlers) update(f Filter, id string, b *admin.InstanceUpdate) (int, Instance, error) {
+// update applies an InstanceUpdate to what f matches.
+func (h handlers) update(f Filter, b *admin.InstanceUpdate) (int, Instance, error) {
 	if b.Status == nil && b.Becomes == nil { // validation may be off
 		return 0, Instance{}, invalid("", "nothing to change: give status, becomes or both")
 	}
@@ -126,17 +126,17 @@ func (h handlers) update(f Filter, id string, b *admin.InstanceUpdate) (int, Ins
 	if ie != nil {
 		return 0, Instance{}, ie
 	}
-	return h.s.store.update(f, id, (*dcs.Status)(b.Status), becomes)
+	return h.s.store.update(f, (*dcs.Status)(b.Status), becomes)
 }
 
 func (h handlers) UpdateInstance(_ context.Context, req admin.UpdateInstanceRequestObject) (admin.UpdateInstanceResponseObject, error) {
-	_, in, err := h.update(Filter{}, req.Id, req.Body)
+	_, in, err := h.update(Filter{ID: req.Id}, req.Body)
 	return admin.UpdateInstance200JSONResponse(instanceToAPI(in)), err
 }
 
 func (h handlers) UpdateInstances(_ context.Context, req admin.UpdateInstancesRequestObject) (admin.UpdateInstancesResponseObject, error) {
 	p := req.Params
-	n, _, err := h.update(Filter{deref(p.ProjectId), dcs.Engine(deref(p.Engine)), dcs.Status(deref(p.Status))}, "", req.Body)
+	n, _, err := h.update(Filter{ProjectID: deref(p.ProjectId), Engine: dcs.Engine(deref(p.Engine)), Status: dcs.Status(deref(p.Status))}, req.Body)
 	return admin.UpdateInstances200JSONResponse{Changed: n}, err
 }
 
@@ -228,20 +228,17 @@ func (h handlers) ClearFaults(context.Context, admin.ClearFaultsRequestObject) (
 
 func (h handlers) ListRequests(_ context.Context, req admin.ListRequestsRequestObject) (admin.ListRequestsResponseObject, error) {
 	p := req.Params
-	out := admin.RequestJournal{Requests: []admin.RecordedRequest{}, Dropped: h.s.DroppedRequests()}
-	for _, rr := range h.s.Requests() {
+	h.s.journal.mu.Lock()
+	out := admin.RequestJournal{Requests: []RecordedRequest{}, Dropped: h.s.journal.dropped}
+	for _, rr := range h.s.journal.entries {
 		if p.Status != nil && rr.Status != *p.Status || p.Path != nil && rr.Path != *p.Path ||
-			p.Method != nil && rr.Method != *p.Method || p.Auth != nil && string(rr.Auth.Result) != string(*p.Auth) {
+			p.Method != nil && rr.Method != *p.Method || p.Auth != nil && rr.Auth.Result != *p.Auth {
 			continue
 		}
-		out.Requests = append(out.Requests, admin.RecordedRequest{
-			Time: rr.Time.UTC(), Method: rr.Method, Path: rr.Path, RawQuery: rr.RawQuery,
-			Status: rr.Status, ErrorCode: rr.ErrorCode, RequestId: rr.RequestID,
-			AccessKey: rr.AccessKey, SignedHeaders: append([]string{}, rr.SignedHeaders...),
-			Auth: admin.RequestAuth{Result: admin.AuthResult(rr.Auth.Result), Reason: rr.Auth.Reason,
-				CanonicalRequest: orNil(rr.Auth.CanonicalRequest), StringToSign: orNil(rr.Auth.StringToSign)},
-		})
+		rr.SignedHeaders = append([]string{}, rr.SignedHeaders...) // [] in JSON, not null
+		out.Requests = append(out.Requests, rr)
 	}
+	h.s.journal.mu.Unlock()
 	return admin.ListRequests200JSONResponse(out), nil
 }
 

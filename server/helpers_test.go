@@ -191,3 +191,18 @@ func limitError(t *testing.T, r reply, limit string) {
 	assert.Equal(t, "111413001", e.Code)
 	assert.Contains(t, e.Msg, "limit "+limit+" exceeded")
 }
+
+// setStatus and schedule are Update of one instance.
+func setStatus(s interface {
+	Update(server.Filter, *dcs.Status, *server.Transition) (int, error)
+}, id string, st dcs.Status) error {
+	_, err := s.Update(server.Filter{ID: id}, &st, nil)
+	return err
+}
+
+func schedule(s interface {
+	Update(server.Filter, *dcs.Status, *server.Transition) (int, error)
+}, id string, t server.Transition) error {
+	_, err := s.Update(server.Filter{ID: id}, nil, &t)
+	return err
+}

@@ -205,15 +205,15 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) error {
 		return badRequest(err)
 	}
 	err = s.checkAuth(r, body)
-	a := Auth{Result: AuthOK}
+	a := admin.RequestAuth{Result: AuthOK}
 	if err != nil {
-		a = Auth{Result: AuthRejected, Reason: err.Error()}
+		a = admin.RequestAuth{Result: AuthRejected, Reason: err.Error()}
 		if me, ok := errors.AsType[*signer.MismatchError](err); ok {
-			a.CanonicalRequest, a.StringToSign = clip(me.CanonicalRequest, 16<<10), me.StringToSign
+			a.CanonicalRequest, a.StringToSign = new(clip(me.CanonicalRequest, 16<<10)), new(me.StringToSign)
 			// For whoever debugs a signer; the reason is in the request's line.
 			s.log.LogAttrs(r.Context(), slog.LevelDebug, "signature mismatch: what the fake computed",
 				slog.String("request_id", w.Header().Get(headerRequestID)),
-				slog.String("canonical_request", a.CanonicalRequest), slog.String("string_to_sign", a.StringToSign))
+				slog.String("canonical_request", *a.CanonicalRequest), slog.String("string_to_sign", *a.StringToSign))
 		}
 	}
 	if sw, ok := w.(*statusWriter); ok {
@@ -319,7 +319,7 @@ type statusWriter struct {
 	status int
 	err    error  // the error answered
 	code   string // its error_code
-	auth   Auth
+	auth   admin.RequestAuth
 }
 
 func (w *statusWriter) WriteHeader(status int) {

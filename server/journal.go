@@ -7,30 +7,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dcskit/dcskit/gen/admin"
 	"github.com/dcskit/dcskit/signer"
 )
 
 // RecordedRequest is a request to the fake as the request journal keeps
-// it: every request but those to the admin API under /_fake/. It holds no
-// secret: no secret key, token or signature.
-type RecordedRequest struct {
-	Time     time.Time // when it arrived
-	Method   string
-	Path     string // escaped, as sent
-	RawQuery string // as sent, without the "?"
-	// Status is the status answered; 0 if the connection was dropped
-	// without an answer (Fault.Drop).
-	Status    int
-	ErrorCode string // the error_code of an error answer
-	RequestID string // the X-Request-Id answered
-	// AccessKey is the access key of the request's AK/SK signature;
-	// CredentialToken for a request with X-Auth-Token and no signature,
-	// CredentialNone for one with neither.
-	AccessKey string
-	// SignedHeaders are the header names its signature says it covers.
-	SignedHeaders []string
-	Auth          Auth
-}
+// it, in admin.yaml's form: every request but those to the admin API under
+// /_fake/. It holds no secret: no secret key, token or signature. Its
+// AccessKey is CredentialToken for a request with X-Auth-Token and no
+// signature, CredentialNone for one with neither.
+type RecordedRequest = admin.RecordedRequest
 
 // The AccessKey of a request that is not signed.
 const (
@@ -38,45 +24,22 @@ const (
 	CredentialNone  = "none"
 )
 
-// Auth is what the fake made of a request's credentials.
-type Auth struct {
-	Result AuthResult
-	// Reason says why a request was rejected, or why none was judged.
-	Reason string
-	// CanonicalRequest and StringToSign are what the fake computed for an
-	// AK/SK signature that does not match (see signer.MismatchError,
-	// which redacts credential headers); empty otherwise.
-	CanonicalRequest string
-	StringToSign     string
-}
-
-// AuthResult is the verdict on a request's credentials.
-type AuthResult string
-
+// The verdicts on a request's credentials (RecordedRequest.Auth.Result).
 const (
-	// AuthOK: the signature or token was accepted.
-	AuthOK AuthResult = "ok"
-	// AuthRejected: the request was answered 401.
-	AuthRejected AuthResult = "rejected"
-	// AuthNone: nothing was judged, because the fake requires no
-	// credentials or answered before it came to them (an unknown URL, a
-	// method not allowed, an injected fault).
-	AuthNone AuthResult = "none"
+	AuthOK       = admin.AuthOK
+	AuthRejected = admin.AuthRejected
+	AuthNone     = admin.AuthNone
 )
 
 // Requests returns a copy of the request journal, oldest first.
 func (s *Server) Requests() []RecordedRequest {
 	s.journal.mu.Lock()
 	defer s.journal.mu.Unlock()
-	return slices.Clone(s.journal.entries)
-}
-
-// DroppedRequests counts the requests the journal let go to stay within
-// Options.JournalSize since it was last cleared.
-func (s *Server) DroppedRequests() int {
-	s.journal.mu.Lock()
-	defer s.journal.mu.Unlock()
-	return s.journal.dropped
+	out := slices.Clone(s.journal.entries)
+	for i := range out {
+		out[i].SignedHeaders = slices.Clone(out[i].SignedHeaders)
+	}
+	return out
 }
 
 // ClearRequests empties the request journal and its count of dropped
@@ -92,7 +55,7 @@ type journal struct {
 	size    int // 0: keep nothing
 	mu      sync.Mutex
 	entries []RecordedRequest
-	dropped int
+	dropped int // since the last clear
 }
 
 // record journals r, answered as sw says, unless it went to the admin API.
@@ -103,8 +66,8 @@ func (s *Server) record(r *http.Request, sw *statusWriter, id string, start time
 	// Each text is bounded: net/http allows 1 MiB of headers, and a
 	// handler called directly allows anything.
 	rr := RecordedRequest{
-		Time: start, Method: clip(r.Method, 2<<10), Path: clip(r.URL.EscapedPath(), 2<<10),
-		RawQuery: clip(r.URL.RawQuery, 2<<10), Status: sw.status, ErrorCode: sw.code, RequestID: id,
+		Time: start.UTC(), Method: clip(r.Method, 2<<10), Path: clip(r.URL.EscapedPath(), 2<<10),
+		RawQuery: clip(r.URL.RawQuery, 2<<10), Status: sw.status, ErrorCode: sw.code, RequestId: id,
 		AccessKey: CredentialNone, Auth: sw.auth,
 	}
 	if a, err := signer.ParseAuthorization(r.Header.Get(signer.HeaderAuthorization)); err == nil {
@@ -115,9 +78,9 @@ func (s *Server) record(r *http.Request, sw *statusWriter, id string, start time
 	switch {
 	case rr.Auth.Result != "":
 	case s.verifier == nil && s.opts.Token == "":
-		rr.Auth = Auth{Result: AuthNone, Reason: "the fake requires no credentials"}
+		rr.Auth = admin.RequestAuth{Result: AuthNone, Reason: "the fake requires no credentials"}
 	default:
-		rr.Auth = Auth{Result: AuthNone, Reason: "answered before authentication"}
+		rr.Auth = admin.RequestAuth{Result: AuthNone, Reason: "answered before authentication"}
 	}
 	j := &s.journal
 	j.mu.Lock()

@@ -116,7 +116,7 @@ func TestLoad(t *testing.T) {
 					continue
 				}
 				ids = append(ids, added[0].ID)
-			} else if err := s.SetStatus(ids[r.IntN(len(ids))], dcs.Statuses()[r.IntN(len(dcs.Statuses()))]); err != nil {
+			} else if err := setStatus(s, ids[r.IntN(len(ids))], dcs.Statuses()[r.IntN(len(dcs.Statuses()))]); err != nil {
 				writeErrors.Add(1)
 				t.Errorf("SetStatus: %v", err)
 			}

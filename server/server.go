@@ -192,26 +192,14 @@ func (s *Server) Add(insts ...Instance) ([]Instance, error) {
 	return s.store.add(groups, nil)
 }
 
-// SetStatus changes the status of instance id, cancelling any pending
-// change.
-func (s *Server) SetStatus(id string, st dcs.Status) error {
-	_, _, err := s.store.update(Filter{}, id, &st, nil)
-	return err
-}
-
-// Schedule gives instance id the pending change t, replacing any it had;
-// t.After counts from now on Options.Clock. A bad t is an *InvalidError.
-func (s *Server) Schedule(id string, t Transition) error {
-	_, _, err := s.store.update(Filter{}, id, nil, &t)
-	return err
-}
-
-// UpdateMatching changes every instance that f matches, and returns how
-// many it matched: as SetStatus does with status, if set, then as
-// Schedule does with becomes, if set, one chain for all of them, counted
-// once against MaxScheduledChanges.
-func (s *Server) UpdateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
-	n, _, err := s.store.update(f, "", status, becomes)
+// Update changes every instance that f matches, and returns how many:
+// status, if set, changes its status and cancels any pending change; then
+// becomes, if set, replaces any pending change, counted from now on
+// Options.Clock, one chain for all of them, counted once against
+// MaxScheduledChanges. A Filter with an ID that no instance has wraps
+// ErrNotFound; a bad status or becomes is an *InvalidError.
+func (s *Server) Update(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
+	n, _, err := s.store.update(f, status, becomes)
 	return n, err
 }
 

@@ -89,13 +89,13 @@ func TestCountsFollowChanges(t *testing.T) {
 	assert.Equal(t, server.Instance{ProjectID: "p", ID: "mine", Name: "named", Engine: dcs.Memcached, Status: dcs.Running}, added[1])
 	assert.Equal(t, counts(map[dcs.Engine]map[dcs.Status]int32{dcs.Redis: {dcs.Creating: 1}, dcs.Memcached: {dcs.Running: 1}}), f.counts(t, "p", ""))
 
-	require.NoError(t, f.SetStatus(added[0].ID, dcs.Running))
+	require.NoError(t, setStatus(f, added[0].ID, dcs.Running))
 	assert.Equal(t, counts(map[dcs.Engine]map[dcs.Status]int32{dcs.Redis: {dcs.Running: 1}, dcs.Memcached: {dcs.Running: 1}}), f.counts(t, "p", ""))
 
 	require.NoError(t, f.Remove("mine"))
 	assert.EqualValues(t, 1, f.counts(t, "p", "").Total.Get(dcs.Running))
 	assert.ErrorIs(t, f.Remove("mine"), server.ErrNotFound)
-	assert.ErrorIs(t, f.SetStatus("mine", dcs.Running), server.ErrNotFound)
+	assert.ErrorIs(t, setStatus(f, "mine", dcs.Running), server.ErrNotFound)
 
 	f.Reset()
 	assert.Equal(t, dcs.Counts{}, f.counts(t, "p", ""))
@@ -390,7 +390,7 @@ func TestConcurrentUse(t *testing.T) {
 					return
 				}
 				if i%2 == 0 {
-					assert.NoError(t, f.SetStatus(added[0].ID, dcs.Running))
+					assert.NoError(t, setStatus(f, added[0].ID, dcs.Running))
 				}
 				c := f.counts(t, "p", "")
 				assert.Equal(t, c.EngineSum(), c.Total)

@@ -42,13 +42,14 @@ type Transition struct {
 // Filter selects instances: each field that is set must match. The zero
 // Filter matches every instance.
 type Filter struct {
+	ID        string // one instance, which must exist
 	ProjectID string
 	Engine    dcs.Engine
 	Status    dcs.Status
 }
 
 func (f Filter) matches(in *Instance) bool {
-	return (f.ProjectID == "" || in.ProjectID == f.ProjectID) &&
+	return (f.ID == "" || in.ID == f.ID) && (f.ProjectID == "" || in.ProjectID == f.ProjectID) &&
 		(f.Engine == "" || in.Engine == f.Engine) &&
 		(f.Status == "" || in.Status == f.Status)
 }
@@ -307,11 +308,8 @@ func (d *data) checkChanges(n, max int) error {
 	return nil
 }
 
-// update changes every instance that f matches, or id's: status, if set,
-// changes its status and cancels any pending change; then becomes, if
-// set, replaces any pending change, one chain for all. It returns how
-// many it changed, and the last one.
-func (s *store) update(f Filter, id string, status *dcs.Status, becomes *Transition) (int, Instance, error) {
+// update is Server.Update; it also returns the last instance it changed.
+func (s *store) update(f Filter, status *dcs.Status, becomes *Transition) (int, Instance, error) {
 	if err := f.check(); err != nil {
 		return 0, Instance{}, err
 	}
@@ -324,9 +322,9 @@ func (s *store) update(f Filter, id string, status *dcs.Status, becomes *Transit
 	now := s.lock()
 	defer s.mu.Unlock()
 	recs := s.order
-	if id != "" {
-		if recs = []*record{s.byID[id]}; recs[0] == nil {
-			return 0, Instance{}, fmt.Errorf("instance %q: %w", id, ErrNotFound)
+	if f.ID != "" {
+		if recs = []*record{s.byID[f.ID]}; recs[0] == nil {
+			return 0, Instance{}, fmt.Errorf("instance %q: %w", f.ID, ErrNotFound)
 		}
 	}
 	released := 0 // the chain it replaces, if one instance alone is in it

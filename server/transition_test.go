@@ -61,7 +61,7 @@ func TestTransitionChain(t *testing.T) {
 
 	// One late look makes every change that fell due.
 	chain.Status = dcs.Frozen
-	require.NoError(t, f.Schedule("a", *chain))
+	require.NoError(t, schedule(f, "a", *chain))
 	clock.Advance(time.Hour)
 	assert.Equal(t, int32(1), f.count(dcs.Running))
 	assert.EqualValues(t, 1, f.Counts("p", false).Redis.Get(dcs.Running))
@@ -75,12 +75,12 @@ func TestTransitionCancelled(t *testing.T) {
 		change func(*fake) error
 		want   map[dcs.Status]int32
 	}{
-		{"SetStatus", func(f *fake) error { return f.SetStatus("a", dcs.Error) }, map[dcs.Status]int32{dcs.Error: 1, dcs.Running: 1}},
-		{"SetStatus to the same", func(f *fake) error { return f.SetStatus("a", dcs.Creating) }, map[dcs.Status]int32{dcs.Creating: 1, dcs.Running: 1}},
+		{"SetStatus", func(f *fake) error { return setStatus(f, "a", dcs.Error) }, map[dcs.Status]int32{dcs.Error: 1, dcs.Running: 1}},
+		{"SetStatus to the same", func(f *fake) error { return setStatus(f, "a", dcs.Creating) }, map[dcs.Status]int32{dcs.Creating: 1, dcs.Running: 1}},
 		{"Remove", func(f *fake) error { return f.Remove("a") }, map[dcs.Status]int32{dcs.Running: 1}},
 		{"Reset", func(f *fake) error { f.Reset(); return nil }, map[dcs.Status]int32{}},
 		{"Schedule replaces", func(f *fake) error {
-			return f.Schedule("a", server.Transition{Status: dcs.Frozen, After: time.Minute})
+			return schedule(f, "a", server.Transition{Status: dcs.Frozen, After: time.Minute})
 		}, map[dcs.Status]int32{dcs.Frozen: 1, dcs.Running: 1}},
 		{"LoadFixture replaces", func(f *fake) error {
 			return f.LoadFixture("f", strings.NewReader(`{"instances":[{"project_id":"p","engine":"Redis","status":"PAYING"}]}`))
@@ -120,12 +120,12 @@ func TestScheduleRejects(t *testing.T) {
 		{server.Transition{Status: dcs.Running, Then: &server.Transition{Status: "x"}}, "becomes.then.status"},
 		{*cyclic, "a chain of more than 100 changes (MaxChain)"},
 	} {
-		err := f.Schedule("a", tt.t)
+		err := schedule(f, "a", tt.t)
 		var ie *server.InvalidError
 		require.ErrorAs(t, err, &ie)
 		assert.ErrorContains(t, err, tt.want)
 	}
-	assert.ErrorIs(t, f.Schedule("nobody", server.Transition{Status: dcs.Running}), server.ErrNotFound)
+	assert.ErrorIs(t, schedule(f, "nobody", server.Transition{Status: dcs.Running}), server.ErrNotFound)
 	assert.Nil(t, f.Instances("")[0].Becomes, "nothing scheduled")
 }
 
@@ -159,7 +159,7 @@ func TestTransitionsUnderLoad(t *testing.T) {
 	})
 	wg.Go(func() {
 		for i := range n / 2 {
-			assert.NoError(t, f.SetStatus(fmt.Sprint(2*i), dcs.Error))
+			assert.NoError(t, setStatus(f, fmt.Sprint(2*i), dcs.Error))
 		}
 	})
 	wg.Go(func() {

@@ -20,7 +20,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcskit/dcskit/client"
-	"github.com/dcskit/dcskit/internal/clock"
 )
 
 func main() {
@@ -54,7 +53,7 @@ type env struct {
 
 	// Tests set these; nil is the real thing.
 	clock interface { // of wait's polls and timeout, and serve's scheduled changes
-		clock.Clock
+		Now() time.Time
 		Sleep(ctx context.Context, d time.Duration) error
 	}
 	clientOptions []client.Option                         // added to every client a command builds
