@@ -24,7 +24,10 @@ const (
 	CredentialNone  = "none"
 )
 
-// The verdicts on a request's credentials (RecordedRequest.Auth.Result).
+// AuthResult is the verdict on a request's credentials
+// (RecordedRequest.Auth.Result).
+type AuthResult = admin.AuthResult
+
 const (
 	AuthOK       = admin.AuthOK
 	AuthRejected = admin.AuthRejected

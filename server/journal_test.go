@@ -53,7 +53,7 @@ func TestJournalRecordsEachKindOfRequest(t *testing.T) {
 		code      string
 		accessKey string
 		signed    []string
-		result    admin.AuthResult
+		result    server.AuthResult
 		reason    string
 		canonical bool
 	}{

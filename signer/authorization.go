@@ -47,22 +47,21 @@ func ParseAuthorization(h string) (Authorization, error) {
 			return Authorization{}, malformed("field %d has no '='", i+1)
 		case name == "Access" && a.AccessKey != "" || name == "SignedHeaders" && a.SignedHeaders != nil || name == "Signature" && a.Signature != "":
 			return Authorization{}, malformed("repeated field %s", name)
-		case name == "Access" && (value == "" || len(value) > 128 || strings.Trim(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != ""):
+		case name == "Access" && (value == "" || len(value) > 128 || !accessKeyChars.all(value)):
 			return Authorization{}, malformed("Access must be 1 to 128 letters, digits, '-', '_' or '.'")
 		case name == "Access":
 			a.AccessKey = value
 		case name == "SignedHeaders":
 			a.SignedHeaders = strings.Split(value, ";")
 			for i, n := range a.SignedHeaders {
-				// RFC 9110 token characters, but no upper case.
-				if n == "" || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~") != "" {
+				if n == "" || !headerNameChars.all(n) {
 					return Authorization{}, malformed("SignedHeaders entry %d is not a lower-case header name", i+1)
 				}
 				if i > 0 && a.SignedHeaders[i-1] >= n {
 					return Authorization{}, malformed("SignedHeaders must be sorted without duplicates")
 				}
 			}
-		case name == "Signature" && (len(value) != 64 || strings.Trim(value, "0123456789abcdef") != ""):
+		case name == "Signature" && (len(value) != 64 || !hexChars.all(value)):
 			return Authorization{}, malformed("Signature must be 64 lower-case hex digits")
 		case name == "Signature":
 			a.Signature = value
@@ -72,6 +71,34 @@ func ParseAuthorization(h string) (Authorization, error) {
 	}
 	return a, nil
 }
+
+// charset is a set of bytes. strings.Trim with a cutset would tell the
+// same, but builds its set on every call: Verify parses a header on every
+// request the fake serves.
+type charset [256]bool
+
+func newCharset(chars string) (c charset) {
+	for i := range len(chars) {
+		c[chars[i]] = true
+	}
+	return c
+}
+
+// all reports whether every byte of s is in c.
+func (c *charset) all(s string) bool {
+	for i := range len(s) {
+		if !c[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	accessKeyChars  = newCharset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+	headerNameChars = newCharset("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~") // RFC 9110 token, lower case
+	hexChars        = newCharset("0123456789abcdef")
+)
 
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: Authorization: %s", ErrMalformed, fmt.Sprintf(format, args...))

@@ -108,6 +108,7 @@ func canonicalRequest(req *http.Request, values map[string][]string, body []byte
 		return "", err
 	}
 	var b strings.Builder
+	b.Grow(512) // a status call's is about 300 bytes
 	b.WriteString(cmp.Or(req.Method, http.MethodGet) + "\n" + uri + "\n" + query + "\n")
 	for _, name := range signed {
 		vs := values[name]
@@ -138,7 +139,14 @@ func canonicalURI(u *url.URL) (string, error) {
 	if u.Opaque != "" {
 		return "", fmt.Errorf("%w: opaque URL", ErrMalformed)
 	}
-	segments := strings.Split(u.EscapedPath(), "/")
+	p := u.EscapedPath()
+	if unreserved.all(strings.ReplaceAll(p, "/", "")) { // nothing to escape, the common case
+		if !strings.HasSuffix(p, "/") {
+			p += "/"
+		}
+		return p, nil
+	}
+	segments := strings.Split(p, "/")
 	for i, s := range segments {
 		decoded, err := url.PathUnescape(s)
 		if err != nil {
@@ -146,7 +154,7 @@ func canonicalURI(u *url.URL) (string, error) {
 		}
 		segments[i] = escape(decoded)
 	}
-	p := strings.Join(segments, "/")
+	p = strings.Join(segments, "/")
 	if !strings.HasSuffix(p, "/") {
 		p += "/"
 	}
@@ -161,13 +169,18 @@ func canonicalQuery(rawQuery string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: query string: %v", ErrMalformed, err)
 	}
-	var pairs []string
+	var b strings.Builder
+	b.Grow(len(rawQuery) + 8)
 	for _, k := range slices.Sorted(maps.Keys(values)) {
-		for _, v := range slices.Sorted(slices.Values(values[k])) {
-			pairs = append(pairs, escape(k)+"="+escape(v))
+		slices.Sort(values[k]) // ParseQuery's own slice
+		for _, v := range values[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(escape(k) + "=" + escape(v))
 		}
 	}
-	return strings.Join(pairs, "&"), nil
+	return b.String(), nil
 }
 
 // payloadHash is the hex SHA-256 of the body, unless the request names its
@@ -220,4 +233,11 @@ func signableHeaders(h http.Header) []string {
 
 // escape percent-encodes every byte outside A-Z a-z 0-9 - _ . ~ with
 // upper-case hex: what QueryEscape does, but for the space.
-func escape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+func escape(s string) string {
+	if unreserved.all(s) {
+		return s
+	}
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+var unreserved = newCharset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
