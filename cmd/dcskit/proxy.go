@@ -21,14 +21,10 @@ the official SDK, anything) at it to find where either side breaks the
 contract.
 
 Requests keep their signatures: SDK-HMAC-SHA256 does not sign Host, the one
-header that changes on the way (as do hop-by-hop headers such as
-Connection, and X-Forwarded-For, which no client signs). A client that opts
-in to signing Host would be refused upstream. --upstream is scheme and host
-only: a path prefix would change the signed path.
-
-Each violation is logged on stderr with the request id, the field and what
-is wrong; no header value is ever logged. Bodies are checked up to 1 MiB,
-the client's limit; a larger one is a violation and goes through unchecked.
+header that changes on the way; --upstream is scheme and host only, since
+a path prefix would change the signed path. Each violation is logged on
+stderr with the request id, never a header value. See
+docs/contract-testing.md.
 
 The first line on stdout is the proxy's base URL. SIGINT or SIGTERM stops
 it and prints a summary. Exit status: 0 if it saw no violation, 1 if it

@@ -29,15 +29,11 @@ func newStatusCmd(e *env) *cobra.Command {
 		Long: `Print how many of the project's DCS instances are in each status, per
 engine and in total, from the ListNumberOfInstancesInDifferentStatus API.
 
-` + failedCreationsRule + `
---include-failure=false asks without them, as the API does by default:
-their count is then shown as not requested, "-" in the table and null in
-JSON, never as 0.
-
--o json prints the API's own fields. -o fixture writes the answer as a
-fixture for 'dcskit serve --fixture' (and server.LoadFixture): one
-count-based entry per engine and status with instances. A fake loaded from
-it answers this project's counts as they were.
+` + failedCreationsRule + ` With
+--include-failure=false their count shows as not requested ("-", or null
+in JSON), never as 0. -o json prints the API's own fields; -o fixture a
+fixture for 'dcskit serve --fixture' under which a fake answers these
+counts.
 
 ` + credentialsHelp + `
 

@@ -20,21 +20,11 @@ func newVerifyCmd(e *env) *cobra.Command {
 		Use:   "verify",
 		Short: "Check that an endpoint answers as the spec says",
 		Long: `Check that an endpoint of ListNumberOfInstancesInDifferentStatus (the real
-service, a fake, a proxy) answers as openapi/dcs.yaml says. It signs like
-'status', with the same flags and environment variables, and asks with
-include_failure absent, "true", "false" and "TRUE", then once with a
-spoiled signature.
-
-Each answer is validated against the spec (status, Content-Type, body),
-and against what the API page says beyond the schema: each top-level
-counter is the sum of the engines' counters; createfailed_count is 0 unless
-include_failure is exactly "true"; every answer has an X-Request-Id; a bad
-signature gets the API gateway's 401 (APIGW.xxxx, with request_id). Fields
-the spec does not know, which other API versions send, are notes, not
-errors.
-
-With --no-sign-request there is no signature to spoil, and the last check
-is a note.
+service, a fake, a proxy) answers as openapi/dcs.yaml says, and as the API
+page says beyond the schema: it signs like 'status', asks with
+include_failure absent, "true", "false" and "TRUE", then with a spoiled
+signature, and checks each answer. Fields the spec does not know are
+notes, not errors. See docs/contract-testing.md.
 
 ` + credentialsHelp + `
 

@@ -53,9 +53,8 @@ name serves as well as its counter: RUNNING>=16, running>=16.
 
 ` + failedCreationsRule + `
 
-Progress goes to stderr: one line rewritten in place on a terminal, one
-timestamped line per poll otherwise. The final counts go to stdout, as
-'dcskit status' prints them (-o json: the API's own fields).
+Progress goes to stderr, the final counts to stdout, as 'dcskit status'
+prints them.
 
 ` + credentialsHelp + `
 
