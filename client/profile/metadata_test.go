@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/client"
-	"github.com/dcskit/dcskit/internal/clock"
 )
 
 // metadataEpoch is when the metadata tests' clock starts.
@@ -24,7 +23,7 @@ var metadataEpoch = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 // valid for lifetime from the clock's now.
 type ecsMetadata struct {
 	*httptest.Server
-	clock *clock.Manual
+	clock *manualClock
 
 	mu       sync.Mutex
 	lifetime time.Duration
@@ -41,7 +40,7 @@ const metadataSession = "metadata-session-token"
 
 func startMetadata(t *testing.T, start time.Time, sessions bool) *ecsMetadata {
 	t.Helper()
-	m := &ecsMetadata{clock: clock.NewManual(start), lifetime: 2 * time.Hour, sessions: sessions}
+	m := &ecsMetadata{clock: &manualClock{now: start}, lifetime: 2 * time.Hour, sessions: sessions}
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
 	return m
@@ -221,4 +220,22 @@ func TestMetadataBadAnswers(t *testing.T) {
 			assert.NotContains(t, err.Error(), testToken)
 		})
 	}
+}
+
+// manualClock is a time that only Advance moves.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
