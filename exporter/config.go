@@ -11,31 +11,12 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/dcskit/dcskit/dcs"
 )
 
-// Config is the file of `dcskit exporter --config`, in YAML: the targets
-// to serve on /metrics, all at once.
-//
-//	targets:
-//	  - region: cn-north-4          # required
-//	    project_id: 0a1b2c3d...     # optional: else the region's project, from IAM
-//	  - region: ap-southeast-1
-//	    profile: team-b.ini         # optional: else the default credentials
-//
-// A profile is a credentials file in the official SDK's INI format, as
-// client/profile reads it: section [basic] with ak, sk, and optionally
-// security_token and iam_endpoint (where the account's projects are
-// found). Its project_id is not used: a target's project is its
-// project_id, or the one IAM names after its region. A relative path is
-// relative to the configuration file. Targets without a profile use the
-// default credentials (the environment, ~/.huaweicloud/credentials, ECS
-// metadata).
-type Config struct {
-	Targets []ConfigTarget `yaml:"targets"`
-}
-
-// ConfigTarget is one target of a Config.
-type ConfigTarget struct {
+// configTarget is one target of a configuration file.
+type configTarget struct {
 	Region    string `yaml:"region"`
 	ProjectID string `yaml:"project_id"`
 	Profile   string `yaml:"profile"`
@@ -45,17 +26,26 @@ type ConfigTarget struct {
 // take some 150 KB.
 const maxConfigSize = 1 << 20
 
-// ReadConfig reads and checks the configuration file at path; see Config.
-// Every error names the file, and the target at fault.
-func ReadConfig(path string) (*Config, error) {
-	c, err := readConfig(path)
+// ReadConfig reads the configuration file of `dcskit exporter --config`,
+// a YAML list of targets, and returns them: each with account, or with
+// the Account that profile makes of its profile file (relative to the
+// configuration), once per file. Every error names the file and the
+// target at fault.
+//
+//	targets:
+//	  - region: cn-north-4          # required
+//	    project_id: 0a1b2c3d...     # optional: else the region's project, from IAM
+//	  - region: ap-southeast-1
+//	    profile: team-b.ini         # optional: the SDK's INI format, its project_id unused
+func ReadConfig(path string, account *Account, profile func(file string) (*Account, error)) ([]Spec, error) {
+	specs, err := readConfig(path, account, profile)
 	if err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", path, err)
 	}
-	return c, nil
+	return specs, nil
 }
 
-func readConfig(path string) (*Config, error) {
+func readConfig(path string, account *Account, profile func(file string) (*Account, error)) ([]Spec, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, errors.Unwrap(err) // the *PathError repeats the path
@@ -65,75 +55,50 @@ func readConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxConfigSize {
-		return nil, fmt.Errorf("larger than %d KiB", maxConfigSize>>10)
+	var c struct {
+		Targets []configTarget `yaml:"targets"`
 	}
-	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	switch err := dec.Decode(&c); {
+	case len(data) > maxConfigSize:
+		return nil, fmt.Errorf("larger than %d KiB", maxConfigSize>>10)
 	case errors.Is(err, io.EOF):
 		return nil, errors.New("empty: want targets, a list of {region, project_id, profile}")
 	case err != nil:
 		return nil, fmt.Errorf("not a configuration (targets, a list of {region, project_id, profile}): %s", yamlError(err))
-	}
-	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
+	case !errors.Is(dec.Decode(new(any)), io.EOF):
 		return nil, errors.New("more than one YAML document")
-	}
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	dir := filepath.Dir(path)
-	for i, t := range c.Targets {
-		if t.Profile != "" && !filepath.IsAbs(t.Profile) {
-			c.Targets[i].Profile = filepath.Join(dir, t.Profile)
-		}
-	}
-	return &c, nil
-}
-
-// check says what is wrong with c, naming the target.
-func (c *Config) check() error {
-	switch {
 	case len(c.Targets) == 0:
-		return errors.New("no targets")
+		return nil, errors.New("no targets")
 	case len(c.Targets) > DefaultMaxTargets:
-		return fmt.Errorf("%d targets, more than %d", len(c.Targets), DefaultMaxTargets)
+		return nil, fmt.Errorf("%d targets, more than %d", len(c.Targets), DefaultMaxTargets)
 	}
-	seen := map[ConfigTarget]int{}
-	for i, t := range c.Targets {
-		at := fmt.Sprintf("targets[%d]", i)
-		if err := CheckRegion(t.Region); err != nil {
-			if t.Region == "" {
-				return fmt.Errorf("%s: region is required", at)
-			}
-			return fmt.Errorf("%s.region: %w", at, err)
-		}
-		if t.ProjectID != "" {
-			if err := CheckProjectID(t.ProjectID); err != nil {
-				return fmt.Errorf("%s.project_id: %w", at, err)
-			}
-		}
-		if j, dup := seen[t]; dup {
-			return fmt.Errorf("%s: the same target as targets[%d]", at, j)
-		}
-		seen[t] = i
-	}
-	return nil
-}
-
-// Specs are c's targets for Options.Targets: those without a profile
-// with account (nil: Options.Account), the others with the Account that
-// profile makes of their file, one per file.
-func (c *Config) Specs(account Account, profile func(path string) (Account, error)) ([]Spec, error) {
-	accounts := map[string]Account{"": account}
+	accounts := map[string]*Account{"": account}
+	seen := map[configTarget]int{}
 	specs := make([]Spec, len(c.Targets))
 	for i, t := range c.Targets {
+		at := fmt.Sprintf("targets[%d]", i)
+		if t.Region == "" {
+			return nil, fmt.Errorf("%s: region is required", at)
+		}
+		if err := checkRegion(t.Region); err != nil {
+			return nil, fmt.Errorf("%s.region: %w", at, err)
+		}
+		if t.ProjectID != "" && !dcs.ValidProjectID(t.ProjectID) {
+			return nil, fmt.Errorf("%s.project_id: %q is not a project id (%s)", at, clip(t.ProjectID), dcs.ProjectIDRule)
+		}
+		if j, dup := seen[t]; dup {
+			return nil, fmt.Errorf("%s: the same target as targets[%d]", at, j)
+		}
+		seen[t] = i
+		if t.Profile != "" && !filepath.IsAbs(t.Profile) {
+			t.Profile = filepath.Join(filepath.Dir(path), t.Profile)
+		}
 		a, ok := accounts[t.Profile]
 		if !ok {
-			var err error
 			if a, err = profile(t.Profile); err != nil {
-				return nil, fmt.Errorf("targets[%d].profile: %w", i, err)
+				return nil, fmt.Errorf("%s.profile: %w", at, err)
 			}
 			accounts[t.Profile] = a
 		}
@@ -144,7 +109,7 @@ func (c *Config) Specs(account Account, profile func(path string) (Account, erro
 
 // goType is how yaml names the Go types it decodes into, which mean
 // nothing to the author of the file.
-var goType = regexp.MustCompile(` (in type|into) [\w.\[\]*]+`)
+var goType = regexp.MustCompile(` (in type|into) [\w.\[\]*{}" :]+`)
 
 // yamlError is err, one line per mistake, in the file's terms.
 func yamlError(err error) string {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
@@ -147,33 +148,34 @@ func TestExporterProbe(t *testing.T) {
 }
 
 // --all-projects serves every project of the account on /metrics; a
-// fault for one project leaves the other's metrics intact.
+// fault for one project leaves the other's metrics fresh.
 func TestExporterAllProjects(t *testing.T) {
 	t.Parallel()
-	f, x, base := startFleet(t, nil, "--all-projects")
+	f, x, base := startFleet(t, nil, "--all-projects", "--refresh-interval", "10ms")
 	fams := promtest.Scrape(t, base+"/metrics")
 	assert.Equal(t, map[string]float64{"cn-north-4/p-north": 1, "ap-southeast-1/p-south": 1}, success(fams))
-	north, south := f.Counts("p-north", true), f.Counts("p-south", true)
-	assert.Equal(t, north, targetCounts(t, fams, "p-north", "cn-north-4"))
+	south := f.Counts("p-south", true)
+	assert.Equal(t, f.Counts("p-north", true), targetCounts(t, fams, "p-north", "cn-north-4"))
 	assert.Equal(t, south, targetCounts(t, fams, "p-south", "ap-southeast-1"))
 	assert.Contains(t, fams, "go_goroutines", "the exporter's own metrics")
 	assert.Equal(t, 1.0, promGauge(t, fams, "dcskit_exporter_project_list_success", nil))
 	assert.Equal(t, 2.0, promGauge(t, fams, "dcskit_exporter_targets", map[string]string{"kind": "listed"}))
 
-	// Every attempt for p-south fails; p-north's calls go by.
-	_, err := f.Add(server.Instance{ProjectID: "p-north", Engine: dcs.Redis, Status: dcs.Error})
+	// Every attempt for p-south fails for a while; p-north's calls go by.
+	f.InjectFault(server.Fault{ProjectID: "p-south", Status: http.StatusInternalServerError, Times: 300})
+	_, err := f.Add(server.Instance{ProjectID: "p-north", Engine: dcs.Redis, Status: dcs.Error},
+		server.Instance{ProjectID: "p-south", Engine: dcs.Redis, Status: dcs.Error})
 	require.NoError(t, err)
-	f.InjectFault(server.Fault{ProjectID: "p-south", Status: http.StatusServiceUnavailable, Times: 3})
-	fams = promtest.Scrape(t, base+"/metrics")
-	assert.Equal(t, map[string]float64{"cn-north-4/p-north": 1, "ap-southeast-1/p-south": 0}, success(fams))
-	assert.Equal(t, f.Counts("p-north", true), targetCounts(t, fams, "p-north", "cn-north-4"), "the other target's new counts")
-	assert.Equal(t, int32(1), targetCounts(t, fams, "p-north", "cn-north-4").Redis.Get(dcs.Error))
+	require.Eventually(t, func() bool {
+		fams = promtest.Scrape(t, base+"/metrics")
+		return success(fams)["ap-southeast-1/p-south"] == 0 && targetCounts(t, fams, "p-north", "cn-north-4").Redis.Get(dcs.Error) == 1
+	}, time.Minute, time.Millisecond)
+	assert.Equal(t, 1.0, success(fams)["cn-north-4/p-north"])
 	assert.Equal(t, south, targetCounts(t, fams, "p-south", "ap-southeast-1"), "the failing target's last good values")
-	assert.Empty(t, f.Faults(), "the three attempts used the fault up")
-	assert.Regexp(t, `msg="DCS instance status scrape failed" project_id=p-south region=ap-southeast-1 err=.*HTTP 503`, x.stderr.String())
-
-	fams = promtest.Scrape(t, base+"/metrics")
-	assert.Equal(t, map[string]float64{"cn-north-4/p-north": 1, "ap-southeast-1/p-south": 1}, success(fams), "recovered")
+	assert.Regexp(t, `msg="DCS instance status scrape failed" project_id=p-south region=ap-southeast-1 err=.*HTTP 500`, x.stderr.String())
+	require.Eventually(t, func() bool {
+		return success(promtest.Scrape(t, base+"/metrics"))["ap-southeast-1/p-south"] == 1
+	}, time.Minute, time.Millisecond, "recovered")
 	r := x.stop()
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.NotContains(t, r.stderr, testSK)
