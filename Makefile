@@ -65,3 +65,14 @@ attack:
 	@set -e; dir=$$(mktemp -d); trap 'rm -rf $$dir' EXIT; \
 	$(GO) build -o $$dir/dcskit ./cmd/dcskit; \
 	$(GO) run ./internal/cmd/attack $$dir/dcskit
+
+# scale measures `dcskit exporter --all-projects` at account scale (issue
+# 18) against a real `dcskit serve` of 100, 1,000 and 5,000 projects whose
+# every DCS call takes 300ms: the time until every target has fresh data
+# against N·D/max-in-flight, the slowest /metrics answer and the peak RSS
+# (internal/cmd/scale). Not part of CI: about 5 minutes.
+.PHONY: scale
+scale:
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf $$dir' EXIT; \
+	$(GO) build -o $$dir/dcskit ./cmd/dcskit; \
+	$(GO) run ./internal/cmd/scale $$dir/dcskit

@@ -323,3 +323,26 @@ func TestNewRefuses(t *testing.T) {
 		assert.ErrorContains(t, err, tt.want)
 	}
 }
+
+// A scrape of /metrics with 1,000 targets, each with counts: what
+// Prometheus waits for (issue 18 wants it under 100ms).
+func BenchmarkMetrics1000(b *testing.B) {
+	e, err := New(Options{Account: &Account{}})
+	require.NoError(b, err)
+	for i := range 1000 {
+		t := &target{Spec: Spec{Region: "cn-north-4", ProjectID: fmt.Sprintf("p%04d", i)}, ok: true, goodAt: time.Now()}
+		t.counts.Redis[dcs.Running.Index()] = int32(i)
+		e.targets = append(e.targets, t)
+	}
+	h, w := e.Handler(), discard{http.Header{}}
+	for b.Loop() {
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	}
+}
+
+// discard is a ResponseWriter that throws the answer away.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header       { return d.h }
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) WriteHeader(int)             {}
