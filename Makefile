@@ -36,22 +36,21 @@ test: check-generated fmt-check vet tidy-check
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done
 	@$(MAKE) --no-print-directory drill
 
-# bench runs every benchmark of both modules BENCH_COUNT times and prints
-# the raw figures, then the table of medians and ratios that
-# docs/performance.md reports. Each round runs every benchmark once, so
-# that the variants compared (the fake and its floor, our client and the
-# SDK) take turns as the shared machine's load drifts. About 2.5 minutes
-# on 2 cores.
-BENCH_COUNT ?= 5
+# bench runs every benchmark of both modules BENCH_COUNT times, and
+# benchstat prints their medians side by side: each comparison is a
+# benchmark with sub-benchmarks /impl=<peer> and /impl=<ours>, the peer
+# first, so that the column "vs base" is ours against the peer, measured in
+# the same run (-count repeats a benchmark with its sub-benchmarks, so the
+# two take turns as the shared machine's load drifts). docs/performance.md
+# reports the table.
+BENCH_COUNT ?= 6
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench:
-	@set -e; out=$$(mktemp); trap 'rm -f $$out $$out.part' EXIT; \
-	for i in $$(seq $(BENCH_COUNT)); do \
-		for m in $(MODULES); do \
-			(cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...) > $$out.part || { cat $$out.part; exit 1; }; \
-			grep '^Benchmark' $$out.part | tee -a $$out; \
-		done; \
+	@set -e; out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	for m in $(MODULES); do \
+		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./...) | tee -a $$out; \
 	done; \
-	echo; $(GO) run ./internal/benchtable < $$out
+	echo; $(GO) run $(BENCHSTAT) -col /impl $$out
 
 # soak is the load test at 10 times its CI size, under -race.
 soak:

@@ -53,3 +53,42 @@ func TestCommandLinksNoTesting(t *testing.T) {
 		assert.NotEqual(t, "github.com/dcskit/dcskit/servertest", p)
 	}
 }
+
+// The layers below run one way: gen/ imports only gen/, openapi nothing of
+// ours, dcs only gen, and the fake takes its types from gen/ and its
+// documents from openapi, never from the client's side.
+func TestLayers(t *testing.T) {
+	t.Parallel()
+	const mod = "github.com/dcskit/dcskit/"
+	fake := []string{"gen", "gen/dcsserver", "gen/admin", "gen/iam", "gen/iamserver", "openapi", "dcs", "signer", "internal/..."}
+	allowed := map[string][]string{
+		"gen/...": {"gen/..."}, "openapi": nil, "dcs": {"gen"},
+		"server": fake, "servertest": append(fake, "server"),
+	}
+	match := func(pkg, rule string) bool {
+		if prefix, ok := strings.CutSuffix(rule, "/..."); ok {
+			return pkg == mod+prefix || strings.HasPrefix(pkg, mod+prefix+"/")
+		}
+		return pkg == mod+rule
+	}
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(goTool, "list", mod+"...").Output()
+	require.NoError(t, err)
+	for _, pkg := range strings.Fields(string(out)) {
+		for layer, rules := range allowed {
+			if !match(pkg, layer) {
+				continue
+			}
+			for _, dep := range deps(t, pkg) {
+				if dep == pkg || !strings.HasPrefix(dep, mod) {
+					continue
+				}
+				ok := false
+				for _, r := range rules {
+					ok = ok || match(dep, r)
+				}
+				assert.True(t, ok, "%s imports %s", pkg, dep)
+			}
+		}
+	}
+}

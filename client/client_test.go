@@ -63,18 +63,38 @@ func (a *api) lastRequest() *http.Request {
 // noWait retries at once, so that tests do not sleep.
 func noWait(int, *http.Response) time.Duration { return 0 }
 
-// newClient returns a signing client for endpoint that retries without
-// waiting; opts come last and may override any of that.
+// newClient returns a client of endpoint, signing with the test keys,
+// that retries without waiting; opts come last, and a repeated option
+// wins.
 func newClient(t *testing.T, endpoint string, opts ...client.Option) *client.Client {
 	t.Helper()
-	c, err := client.New(append([]client.Option{
-		client.WithEndpoint(endpoint),
-		client.WithProjectID(testProject),
-		client.WithCredentials(testAK, testSK),
-		client.WithRetry(client.RetryPolicy{Backoff: noWait}),
-	}, opts...)...)
+	return newClientAs(t, endpoint, client.WithCredentials(testAK, testSK), opts...)
+}
+
+// newClientAs is newClient with credentials of another kind.
+func newClientAs(t *testing.T, endpoint string, creds client.Option, opts ...client.Option) *client.Client {
+	t.Helper()
+	c, err := client.New(append([]client.Option{client.WithEndpoint(endpoint), client.WithProjectID(testProject),
+		creds, client.WithRetry(client.RetryPolicy{Backoff: noWait})}, opts...)...)
 	require.NoError(t, err)
 	return c
+}
+
+// once makes every call a single attempt.
+var once = client.WithRetry(client.RetryPolicy{MaxAttempts: 1})
+
+// temporary signs with ak and sk and testToken, as temporary keys do.
+func temporary(ak, sk string) client.Option {
+	return client.WithCredentialsProvider(&stubProvider{name: "temporary", cred: client.Credentials{
+		Keys: signer.Credentials{AccessKey: ak, SecretKey: sk, SecurityToken: testToken}, Expires: time.Now().Add(time.Hour), Source: "temporary"}})
+}
+
+// projectOf is c's project, which must be known.
+func projectOf(t *testing.T, c *client.Client) string {
+	t.Helper()
+	id, err := c.ProjectID(t.Context())
+	require.NoError(t, err)
+	return id
 }
 
 func jsonBody(status int, body string) http.HandlerFunc {
@@ -108,14 +128,16 @@ func TestNewValidatesOptions(t *testing.T) {
 		want string // in the error; "" for success
 	}{
 		{"minimal", valid(), ""},
-		{"temporary credentials", valid(client.WithSecurityToken(testToken)), ""},
 		{"token instead of AK/SK", []client.Option{client.WithProjectID(testProject), client.WithIAMToken(testToken)}, ""},
+		{"explicit keys win over the environment's half pair", valid(client.FromEnv(env(map[string]string{client.EnvAccessKey: testAK}))), ""},
 		{"no project: found later", []client.Option{client.WithCredentials(testAK, testSK)}, ""},
 		{"bad IAM endpoint", []client.Option{client.WithCredentials(testAK, testSK), client.WithIAMEndpoint("ftp://iam")}, "IAM endpoint: invalid endpoint"},
 		{"bad IAM endpoint from the environment", []client.Option{client.WithCredentials(testAK, testSK), client.FromEnv(env(map[string]string{client.EnvIAMEndpoint: "https://iam/?x"}))}, client.EnvIAMEndpoint},
 		{"nil provider", valid(client.WithCredentialsProvider(nil)), "nil CredentialsProvider"},
 		{"nil IAM", valid(client.WithIAM(nil)), "nil *IAM"},
-		{"provider and token", []client.Option{client.WithProjectID(testProject), client.WithCredentialsProvider(client.EnvCredentials(nil)), client.WithIAMToken(testToken)}, "use one"},
+		{"provider and token", []client.Option{client.WithProjectID(testProject), client.WithCredentialsProvider(client.EnvCredentials(nil)), client.WithIAMToken(testToken)}, "WithCredentialsProvider and WithIAMToken each give credentials: use one"},
+		{"keys and no signing", valid(client.WithoutSigning()), "WithCredentials and WithoutSigning each give credentials: use one"},
+		{"keys and a provider", valid(client.WithCredentialsProvider(client.EnvCredentials(nil))), "WithCredentials and WithCredentialsProvider each"},
 		{"bad template", valid(client.WithEndpointTemplate("dcs.{region}.example")), "endpoint template: invalid endpoint"},
 		{"template with a query", valid(client.WithEndpointTemplate("https://dcs.example/?r={region}")), "endpoint template"},
 		{"empty project", valid(client.WithProjectID("")), `invalid project id ""`},
@@ -127,10 +149,9 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"no credentials", []client.Option{client.WithProjectID(testProject)}, "no credentials"},
 		{"empty SK", valid(client.WithCredentials(testAK, "")), "empty secret key"},
 		{"empty AK", valid(client.WithCredentials("", testSK)), "empty access key"},
-		{"AK/SK and token", valid(client.WithIAMToken(testToken)), "use one"},
+		{"AK/SK and token", valid(client.WithIAMToken(testToken)), "WithCredentials and WithIAMToken each give credentials: use one"},
 		{"empty IAM token", valid(client.WithIAMToken("")), "empty IAM token"},
-		{"empty security token", valid(client.WithSecurityToken("")), "empty security token"},
-		{"security token alone", []client.Option{client.WithProjectID(testProject), client.WithSecurityToken(testToken)}, "needs an access key"},
+		{"half a pair in the environment", []client.Option{client.WithProjectID(testProject), client.FromEnv(env(map[string]string{client.EnvAccessKey: testAK}))}, "environment: HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK: invalid credentials: empty secret key"},
 		{"bad scheme", valid(client.WithEndpoint("ftp://dcs.example.com")), "invalid endpoint"},
 		{"no host", valid(client.WithEndpoint("https://")), "invalid endpoint"},
 		{"unparsable", valid(client.WithEndpoint("http://host:port")), "invalid endpoint"},
@@ -141,7 +162,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"region with slash", valid(client.WithRegion("a/b")), "invalid region"},
 		{"nil http client", valid(client.WithHTTPClient(nil)), "nil *http.Client"},
 		{"negative attempts", valid(client.WithRetry(client.RetryPolicy{MaxAttempts: -1})), "negative"},
-		{"empty user agent", valid(client.WithUserAgent("")), "empty user agent"},
+		{"nil logger", valid(client.WithLogger(nil)), "nil *slog.Logger"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,7 +284,7 @@ func TestFromEnv(t *testing.T) {
 		client.EnvEndpointPrefix + "CN_NORTH_4": a.URL,
 	})))
 	require.NoError(t, err)
-	assert.Equal(t, "from-env", c.ProjectID())
+	assert.Equal(t, "from-env", projectOf(t, c))
 	assert.Equal(t, a.URL+"/", c.Endpoint())
 	_, err = c.InstanceStatus(t.Context())
 	require.NoError(t, err)
@@ -273,12 +294,17 @@ func TestFromEnv(t *testing.T) {
 	assert.Equal(t, testToken, r.Header.Get("X-Security-Token"))
 	assert.Contains(t, r.Header.Get("Authorization"), "Access="+testAK+",")
 
-	// An explicit option after FromEnv wins.
-	c, err = client.New(client.FromEnv(env(map[string]string{
-		client.EnvAccessKey: testAK, client.EnvSecretKey: testSK, client.EnvProjectID: "from-env",
-	})), client.WithProjectID("explicit"))
-	require.NoError(t, err)
-	assert.Equal(t, "explicit", c.ProjectID())
+	// Explicit options win, before FromEnv or after it.
+	fromEnv := client.FromEnv(env(map[string]string{client.EnvAccessKey: "ENVAK", client.EnvSecretKey: testSK, client.EnvProjectID: "from-env"}))
+	explicit := []client.Option{client.WithProjectID("explicit"), client.WithCredentials(testAK, testSK)}
+	for _, opts := range [][]client.Option{append([]client.Option{fromEnv}, explicit...), append(explicit, fromEnv)} {
+		c, err = client.New(opts...)
+		require.NoError(t, err)
+		assert.Equal(t, "explicit", projectOf(t, c))
+		cred, err := c.Credentials(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, testAK, cred.Keys.AccessKey)
+	}
 
 	for name, vars := range map[string]map[string]string{
 		"AK without SK":         {client.EnvAccessKey: testAK, client.EnvProjectID: "p"},
@@ -296,12 +322,12 @@ func TestFromEnv(t *testing.T) {
 func TestSignedRequestHeaders(t *testing.T) {
 	t.Parallel()
 	a := serve(t, jsonBody(200, "{}"))
-	c := newClient(t, a.URL, client.WithSecurityToken(testToken), client.WithUserAgent("dcskit-test/1"))
+	c := newClientAs(t, a.URL, temporary(testAK, testSK))
 	_, err := c.InstanceStatus(t.Context())
 	require.NoError(t, err)
 	r := a.lastRequest()
 	assert.Equal(t, testProject, r.Header.Get("X-Project-Id"))
-	assert.Equal(t, "dcskit-test/1", r.Header.Get("User-Agent"))
+	assert.Equal(t, "dcskit", r.Header.Get("User-Agent"))
 	assert.Equal(t, testToken, r.Header.Get("X-Security-Token"))
 	assert.Regexp(t, `^\d{8}T\d{6}Z$`, r.Header.Get("X-Sdk-Date"))
 	assert.Regexp(t, `^SDK-HMAC-SHA256 Access=`+testAK+`, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]+$`, r.Header.Get("Authorization"))
@@ -355,14 +381,8 @@ func TestCallersHTTPClientIsNotMutated(t *testing.T) {
 
 func TestSecretsStayOut(t *testing.T) {
 	t.Parallel()
-	for _, opt := range []client.Option{
-		client.WithCredentials(testAK, testSK),
-		client.WithIAMToken(testToken),
-	} {
-		c, err := client.New(client.WithProjectID(testProject), opt, client.WithSecurityToken(testToken))
-		if err != nil { // the IAM token case refuses the security token
-			c, err = client.New(client.WithProjectID(testProject), opt)
-		}
+	for _, opt := range []client.Option{client.WithCredentials(testAK, testSK), client.WithIAMToken(testToken), temporary(testAK, testSK)} {
+		c, err := client.New(client.WithProjectID(testProject), opt)
 		require.NoError(t, err)
 		for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%+v", *c)} {
 			assert.NotContains(t, s, testSK)
@@ -405,7 +425,7 @@ func TestAPIErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			a := serve(t, tt.handler)
-			_, err := newClient(t, a.URL, client.WithoutRetry()).InstanceStatus(t.Context())
+			_, err := newClient(t, a.URL, once).InstanceStatus(t.Context())
 			require.Error(t, err)
 			var apiErr *client.APIError
 			require.ErrorAs(t, err, &apiErr)
@@ -430,7 +450,7 @@ func TestNeverNilErrorOnNon2xx(t *testing.T) {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			t.Parallel()
 			a := serve(t, jsonBody(code, "{}"))
-			_, err := newClient(t, a.URL, client.WithoutRetry()).InstanceStatus(t.Context())
+			_, err := newClient(t, a.URL, once).InstanceStatus(t.Context())
 			var apiErr *client.APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, code, apiErr.StatusCode)
@@ -502,7 +522,7 @@ func TestDecodesSeedExample(t *testing.T) {
 	assert.EqualValues(t, 44, st.Count(dcs.CreateFailed))
 	assert.EqualValues(t, 8, st.Redis.Get(dcs.Running))
 	assert.EqualValues(t, 22, st.Engine(dcs.Memcached).Get(dcs.CreateFailed))
-	assert.EqualValues(t, 60, st.Instances())
+	assert.EqualValues(t, 60, st.Total.Total())
 	assert.EqualValues(t, 0, st.Transitional())
 
 	// Nothing is lost: the seed round-trips, plus the counters that it
@@ -541,7 +561,7 @@ func TestRetries(t *testing.T) {
 		{"400 is not retried", []int{400}, nil, 1, 400},
 		{"401 is not retried", []int{401}, nil, 1, 401},
 		{"501 is not retried", []int{501}, nil, 1, 501},
-		{"WithoutRetry", []int{503, 200}, []client.Option{client.WithoutRetry()}, 1, 503},
+		{"WithoutRetry", []int{503, 200}, []client.Option{once}, 1, 503},
 		{"custom policy", []int{404, 404, 200}, []client.Option{client.WithRetry(client.RetryPolicy{
 			CheckRetry: func(_ context.Context, resp *http.Response, _ error) bool { return resp.StatusCode == 404 },
 			Backoff:    noWait,
@@ -689,8 +709,7 @@ func TestSignatureIsAcceptedByVerifier(t *testing.T) {
 	}{{"right SK", testSK, 200}, {"wrong SK", "another-secret", 401}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := newClient(t, a.URL, client.WithCredentials(testAK, tt.sk), client.WithSecurityToken(testToken)).
-				InstanceStatus(t.Context(), client.IncludeFailure())
+			_, err := newClientAs(t, a.URL, temporary(testAK, tt.sk)).InstanceStatus(t.Context(), client.IncludeFailure())
 			if tt.status == 200 {
 				require.NoError(t, err)
 				return

@@ -5,62 +5,57 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/dcskit/dcskit/signer"
 )
 
+// The official SDK's variables, which FromEnv reads. EnvEndpointPrefix
+// plus the region, upper-cased with '-' turned into '_', overrides the
+// region's endpoint, as in HUAWEICLOUD_SDK_REGION_DCS_CN_NORTH_4=URL.
+const (
+	EnvAccessKey      = "HUAWEICLOUD_SDK_AK"
+	EnvSecretKey      = "HUAWEICLOUD_SDK_SK"
+	EnvSecurityToken  = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+	EnvProjectID      = "HUAWEICLOUD_SDK_PROJECT_ID"
+	EnvEndpointPrefix = "HUAWEICLOUD_SDK_REGION_DCS_"
+)
+
 // Credentials are what a CredentialsProvider gives: the keys that sign
-// requests, and what their source says besides. Every way of printing
-// them hides the secret key and the token (see signer.Credentials).
+// requests, which print hidden, and what their source says besides.
 type Credentials struct {
-	Keys signer.Credentials
-	// ProjectID is the project the source names, such as a profile's
-	// project_id; "" if it names none.
-	ProjectID string
-	// IAMEndpoint is the IAM endpoint the source names, such as a
-	// profile's iam_endpoint; "" if it names none.
-	IAMEndpoint string
-	// Expires is when temporary keys stop working; zero for keys that do
-	// not expire.
-	Expires time.Time
-	// Source says where the keys come from, such as "environment", for
-	// messages.
-	Source string
+	Keys                   signer.Credentials
+	ProjectID, IAMEndpoint string    // what the source names, such as a profile's project_id
+	Expires                time.Time // when temporary keys stop working; zero for others
+	Source                 string    // where the keys come from, for messages
 }
 
-// A CredentialsProvider gives the credentials that sign requests. A
-// Client asks before every attempt, so a provider of temporary keys
-// keeps them and refreshes them itself. It must be safe for concurrent
-// use.
+// A CredentialsProvider gives the credentials of the moment: a Client asks
+// before every attempt. It must be safe for concurrent use, and should be
+// a fmt.Stringer that names its source without secrets.
 type CredentialsProvider interface {
 	Retrieve(ctx context.Context) (Credentials, error)
 }
 
-// ErrNoCredentials is what a provider's error wraps when it has nothing
-// to offer because it is not set up: no variables, no file, no ECS
-// metadata service. A Chain then tries the next provider; any other error
-// stops it, since a source that is set up but broken is a mistake to
-// report, not to step over. NoCredentials makes such an error.
+// ErrNoCredentials is wrapped by the error of a provider that is not set
+// up: no variables, no file, no ECS metadata service. A chain then tries
+// the next; any other error stops it, since a source that is set up but
+// broken is a mistake to report, not to step over.
 var ErrNoCredentials = errors.New("no credentials")
 
 // NoCredentials returns an error, wrapping ErrNoCredentials, that says
 // why source has no credentials to offer.
-func NoCredentials(source, reason string) error { return &noCredentials{source, reason} }
+func NoCredentials(source, reason string) error { return noCredentials(source + ": " + reason) }
 
-type noCredentials struct{ source, reason string }
+type noCredentials string
 
-func (e *noCredentials) Error() string        { return e.source + ": " + e.reason }
-func (e *noCredentials) Is(target error) bool { return target == ErrNoCredentials }
+func (e noCredentials) Error() string        { return string(e) }
+func (e noCredentials) Is(target error) bool { return target == ErrNoCredentials }
 
-// CredentialsError is a failure to get credentials, found before anything
-// is sent: no source had any, one was broken, or the one in use failed.
-// Its text names each source tried and why it gave nothing, and never a
-// secret.
+// CredentialsError is a failure to get credentials, before anything is
+// sent. Its text names each source tried and why it gave nothing.
 type CredentialsError struct {
-	// Tried holds one error per source tried, in order.
-	Tried []error
+	Tried []error // one per source tried, in order
 }
 
 func (e *CredentialsError) Error() string {
@@ -73,8 +68,8 @@ func (e *CredentialsError) Error() string {
 
 func (e *CredentialsError) Unwrap() []error { return e.Tried }
 
-// asCredentialsError makes err, a provider's, a *CredentialsError, unless
-// it is one already or the context's.
+// asCredentialsError makes a provider's err a *CredentialsError, unless it
+// is one or the context's.
 func asCredentialsError(err error) error {
 	if _, ok := errors.AsType[*CredentialsError](err); ok || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
@@ -82,148 +77,42 @@ func asCredentialsError(err error) error {
 	return &CredentialsError{Tried: []error{err}}
 }
 
-// EnvCredentials reads the official SDK's variables through getenv at
-// every Retrieve: EnvAccessKey and EnvSecretKey, EnvSecurityToken, and
-// EnvProjectID as the project. With no keys set it has none to offer
-// (ErrNoCredentials); half a pair is an error.
+// EnvCredentials reads EnvAccessKey, EnvSecretKey, EnvSecurityToken and
+// EnvProjectID through getenv at every Retrieve. Without keys it is not
+// set up (ErrNoCredentials); half a pair is an error.
 func EnvCredentials(getenv func(string) string) CredentialsProvider {
-	return envCredentials{getenv}
-}
-
-type envCredentials struct{ getenv func(string) string }
-
-const envSource = "environment"
-
-func (e envCredentials) Retrieve(context.Context) (Credentials, error) {
-	keys, err := envKeys(e.getenv)
-	if err != nil {
-		return Credentials{}, err
-	}
-	return Credentials{Keys: keys, ProjectID: e.getenv(EnvProjectID), Source: envSource}, nil
-}
-
-func (envCredentials) String() string { return envSource }
-
-// envKeys is the one reading of the SDK's key variables, for FromEnv and
-// EnvCredentials.
-func envKeys(getenv func(string) string) (signer.Credentials, error) {
 	if getenv == nil {
-		return signer.Credentials{}, NoCredentials(envSource, "no environment")
+		getenv = func(string) string { return "" }
 	}
-	keys := signer.Credentials{AccessKey: getenv(EnvAccessKey), SecretKey: getenv(EnvSecretKey), SecurityToken: getenv(EnvSecurityToken)}
-	switch {
-	case keys.AccessKey == "" && keys.SecretKey == "" && keys.SecurityToken == "":
-		return keys, NoCredentials(envSource, fmt.Sprintf("%s and %s are not set", EnvAccessKey, EnvSecretKey))
-	case keys.AccessKey == "" && keys.SecretKey == "":
-		return keys, fmt.Errorf("%s: %s is set without %s and %s", envSource, EnvSecurityToken, EnvAccessKey, EnvSecretKey)
-	}
-	if err := keys.Validate(); err != nil {
-		return keys, fmt.Errorf("%s: %s/%s: %w", envSource, EnvAccessKey, EnvSecretKey, err)
-	}
-	return keys, nil
+	return envCredentials(getenv)
 }
 
-// staticCredentials are keys given in code (WithCredentials, FromEnv). It
-// is used by pointer, so that printing a Client prints no key.
+type envCredentials func(string) string
+
+func (envCredentials) String() string { return "environment" }
+
+func (getenv envCredentials) Retrieve(context.Context) (Credentials, error) {
+	keys := signer.Credentials{AccessKey: getenv(EnvAccessKey), SecretKey: getenv(EnvSecretKey), SecurityToken: getenv(EnvSecurityToken)}
+	switch err := keys.Validate(); {
+	case keys == signer.Credentials{}:
+		return Credentials{}, NoCredentials("environment", EnvAccessKey+" and "+EnvSecretKey+" are not set")
+	case keys.AccessKey == "" && keys.SecretKey == "":
+		return Credentials{}, fmt.Errorf("environment: %s is set without %s and %s", EnvSecurityToken, EnvAccessKey, EnvSecretKey)
+	case err != nil:
+		return Credentials{}, fmt.Errorf("environment: %s/%s: %w", EnvAccessKey, EnvSecretKey, err)
+	}
+	return Credentials{Keys: keys, ProjectID: getenv(EnvProjectID), Source: "environment"}, nil
+}
+
+// staticCredentials are used by pointer, so that printing a Client prints
+// no key.
 type staticCredentials struct{ Credentials }
 
-func (s staticCredentials) Retrieve(context.Context) (Credentials, error) { return s.Credentials, nil }
-func (s staticCredentials) String() string                                { return s.Keys.String() }
+func (s *staticCredentials) Retrieve(context.Context) (Credentials, error) { return s.Credentials, nil }
+func (s *staticCredentials) String() string                                { return s.Keys.String() }
 
-// Chain asks its providers in order and keeps to the first that gives
-// credentials, as the official SDK's provider chain does: keys that do
-// not expire are kept for good, temporary ones are asked of their
-// provider every time. Until one provider has given credentials, every
-// Retrieve tries again, so that a source that was down comes back. It is
-// safe for concurrent use.
-type Chain struct {
-	providers []CredentialsProvider
-	search    chan struct{} // one search at a time
-	found     atomic.Pointer[chainChoice]
-}
-
-// chainChoice is the provider a Chain keeps to, with its credentials if
-// they never expire.
-type chainChoice struct {
-	provider CredentialsProvider
-	static   *Credentials
-}
-
-// NewChain returns a Chain of providers, asked in this order.
-func NewChain(providers ...CredentialsProvider) *Chain {
-	return &Chain{providers: providers, search: make(chan struct{}, 1)}
-}
-
-// Retrieve returns the credentials of the provider in use, or finds one.
-// Failing, it returns a *CredentialsError that names every provider tried.
-func (c *Chain) Retrieve(ctx context.Context) (Credentials, error) {
-	if choice := c.found.Load(); choice != nil {
-		return choice.retrieve(ctx)
-	}
-	select {
-	case c.search <- struct{}{}:
-	case <-ctx.Done():
-		return Credentials{}, ctx.Err()
-	}
-	defer func() { <-c.search }()
-	if choice := c.found.Load(); choice != nil { // found while we waited
-		return choice.retrieve(ctx)
-	}
-	var tried []error
-	for _, p := range c.providers {
-		cred, err := p.Retrieve(ctx)
-		if err == nil {
-			err = cred.Keys.Validate()
-		}
-		if err == nil {
-			choice := &chainChoice{provider: p}
-			if cred.Expires.IsZero() {
-				choice.static = &cred
-			}
-			c.found.Store(choice)
-			return cred, nil
-		}
-		if ctx.Err() != nil {
-			return Credentials{}, ctx.Err()
-		}
-		tried = append(tried, err)
-		if !errors.Is(err, ErrNoCredentials) {
-			break
-		}
-	}
-	return Credentials{}, &CredentialsError{Tried: tried}
-}
-
-func (ch *chainChoice) retrieve(ctx context.Context) (Credentials, error) {
-	if ch.static != nil {
-		return *ch.static, nil
-	}
-	cred, err := ch.provider.Retrieve(ctx)
-	if err == nil {
-		err = cred.Keys.Validate()
-	}
-	if err != nil {
-		return Credentials{}, asCredentialsError(err)
-	}
-	return cred, nil
-}
-
-// String names the providers, and the one in use once there is one.
-func (c *Chain) String() string {
-	names := make([]string, len(c.providers))
-	for i, p := range c.providers {
-		names[i] = describeProvider(p)
-	}
-	s := "chain of " + strings.Join(names, ", ")
-	if choice := c.found.Load(); choice != nil {
-		s += ", using " + describeProvider(choice.provider)
-	}
-	return s
-}
-
-// describeProvider names p without its secrets: providers in this module
-// are fmt.Stringers that print none.
-func describeProvider(p CredentialsProvider) string {
+// describe names p without its secrets.
+func describe(p CredentialsProvider) string {
 	if s, ok := p.(fmt.Stringer); ok {
 		return s.String()
 	}

@@ -88,15 +88,15 @@ func TestClientFindsItsProjectThroughIAM(t *testing.T) {
 	t.Parallel()
 	f := startRegionFake(t, server.Options{AccessKey: testAK, SecretKey: testSK})
 	c := f.discovering(t, "ap-southeast-1")
-	assert.Empty(t, c.ProjectID(), "nothing is asked before the first call")
 	assert.Contains(t, c.String(), "to find for ap-southeast-1")
+	assert.Empty(t, f.seen("/"), "nothing is asked before the first call")
 
 	for range 2 {
 		st, err := c.InstanceStatus(t.Context())
 		require.NoError(t, err)
 		assert.EqualValues(t, 1, st.Count(dcs.Creating), "p-south's counts")
 	}
-	assert.Equal(t, "p-south", c.ProjectID())
+	assert.Equal(t, "p-south", projectOf(t, c))
 	assert.Contains(t, c.String(), "p-south")
 
 	iam := f.seen("/v3/")
@@ -187,7 +187,7 @@ func TestIAMListsTheProjectsTheCallerSees(t *testing.T) {
 	require.Len(t, r, 1)
 	assert.Equal(t, "/v3/auth/projects", r[0].URL.Path)
 
-	bad, err := client.NewIAM(client.WithIAMEndpoint(f.url), client.WithCredentials(testAK, "wrong"), client.WithoutRetry())
+	bad, err := client.NewIAM(client.WithIAMEndpoint(f.url), client.WithCredentials(testAK, "wrong"), once)
 	require.NoError(t, err)
 	_, err = bad.Projects(t.Context())
 	var apiErr *client.APIError
@@ -237,9 +237,7 @@ func TestWhereTheProjectAndIAMComeFrom(t *testing.T) {
 			t.Parallel()
 			c, err := client.New(append([]client.Option{client.WithEndpoint(f.url), client.WithRegion("ap-southeast-1")}, tt.opts...)...)
 			require.NoError(t, err)
-			id, err := c.Project(t.Context())
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, id)
+			assert.Equal(t, tt.want, projectOf(t, c))
 		})
 	}
 }
@@ -252,7 +250,7 @@ var signedKeys = signer.Credentials{AccessKey: testAK, SecretKey: testSK}
 func TestNoCredentialsSendsNothing(t *testing.T) {
 	t.Parallel()
 	f := startRegionFake(t, server.Options{AccessKey: testAK, SecretKey: testSK})
-	failing := client.NewChain(client.EnvCredentials(env(nil)))
+	failing := client.EnvCredentials(env(nil))
 	for _, opts := range [][]client.Option{
 		{client.WithProjectID("p-north")},
 		{client.WithIAMEndpoint(f.url)},

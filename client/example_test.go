@@ -83,7 +83,7 @@ func ExampleFromEnv() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("instances:", st.Instances(), "(create-failed ones left out)")
+	fmt.Println("instances:", st.Total.Total(), "(create-failed ones left out)")
 	// Output:
 	// instances: 16 (create-failed ones left out)
 }

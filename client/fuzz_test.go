@@ -37,7 +37,7 @@ func FuzzResponse(f *testing.F) {
 			client.WithProjectID(testProject),
 			signed,
 			client.WithHTTPClient(&http.Client{Transport: rt}),
-			client.WithoutRetry(),
+			once,
 		)
 		require.NoError(t, err)
 		s, err := c.InstanceStatus(context.Background(), client.IncludeFailure())

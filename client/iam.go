@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,56 +10,40 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/dcskit/dcskit/gen/iam"
+	"github.com/dcskit/dcskit/gen/iamclient"
 )
 
-// DefaultIAMEndpoint is where project discovery asks, unless
-// WithIAMEndpoint, EnvIAMEndpoint or the credentials' source (a profile's
-// iam_endpoint) say otherwise.
-const DefaultIAMEndpoint = "https://iam.myhuaweicloud.com"
-
-// EnvIAMEndpoint is the official SDK's variable for the IAM endpoint. As
-// in the SDK, a value without a scheme means https.
-const EnvIAMEndpoint = "HUAWEICLOUD_SDK_IAM_ENDPOINT"
-
-// maxCachedRegions bounds the project ids an IAM keeps. Only regions that
-// have exactly one project are kept, so the bound is never reached with a
-// real account; past it, lookups still work, uncached.
-const maxCachedRegions = 1024
+// Where projects are looked up, unless WithIAMEndpoint, the SDK's
+// variable EnvIAMEndpoint (a bare host name meaning https, as in the SDK)
+// or the credentials' source (a profile's iam_endpoint) say otherwise.
+const (
+	DefaultIAMEndpoint = "https://iam.myhuaweicloud.com"
+	EnvIAMEndpoint     = "HUAWEICLOUD_SDK_IAM_ENDPOINT"
+)
 
 // Project is a project as IAM lists it. A region's project is named after
 // the region, such as "cn-north-4".
 type Project struct {
-	ID      string
-	Name    string
-	Enabled bool
+	ID, Name string
+	Enabled  bool
 }
 
-// IAM finds projects through Huawei Cloud IAM (openapi/iam.yaml), signed
-// like the DCS calls. A Client without a project id uses one to discover
-// it; share one between clients (WithIAM) so that each region is looked
-// up once. It is safe for concurrent use.
+// IAM finds projects through Huawei Cloud IAM (openapi/iam.yaml). Clients
+// that share one (WithIAM) look each region up once. It is safe for
+// concurrent use.
 type IAM struct {
 	caller
-	endpoint string // with a trailing slash; "" means the credentials' or DefaultIAMEndpoint
-
-	mu      sync.Mutex
-	regions map[string]*projectLookup
-}
-
-// projectLookup is one region's lookup: done is closed when id or err is
-// set. A failed lookup is forgotten, so that the next call tries again.
-type projectLookup struct {
-	done chan struct{}
-	id   string
-	err  error
+	endpoint string // with a trailing slash; "" for the credentials' or DefaultIAMEndpoint
+	lookups  singleflight.Group
+	mu       sync.Mutex
+	found    map[string]string // region to project id; regions with one project only
 }
 
 // NewIAM returns an IAM with the credentials, HTTP client, retry policy,
-// user agent and IAM endpoint of opts, which are the options of New;
-// those about the region, project and DCS endpoint are ignored. Without
-// WithIAMEndpoint, the endpoint is EnvIAMEndpoint (FromEnv), the
-// credentials' IAMEndpoint, or DefaultIAMEndpoint, in this order.
+// logger and IAM endpoint of opts, the options of New.
 func NewIAM(opts ...Option) (*IAM, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -72,23 +57,16 @@ func NewIAM(opts ...Option) (*IAM, error) {
 }
 
 func (cfg *config) newIAM(cl caller) (*IAM, error) {
-	i := &IAM{caller: cl, regions: map[string]*projectLookup{}}
-	endpoint, name := cfg.iamEndpoint, "IAM endpoint"
-	if endpoint == "" && cfg.getenv != nil {
-		endpoint, name = cfg.getenv(EnvIAMEndpoint), EnvIAMEndpoint
-	}
-	if endpoint != "" {
-		u, err := parseIAMEndpoint(endpoint)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+	i := &IAM{caller: cl, endpoint: cfg.iamEndpoint, found: map[string]string{}}
+	if v := cfg.getenv(EnvIAMEndpoint); i.endpoint == "" && v != "" {
+		var err error
+		if i.endpoint, err = parseIAMEndpoint(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvIAMEndpoint, err)
 		}
-		i.endpoint = u
 	}
 	return i, nil
 }
 
-// parseIAMEndpoint reads an IAM endpoint as the SDK does: a bare host
-// name means https.
 func parseIAMEndpoint(s string) (string, error) {
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
@@ -96,127 +74,108 @@ func parseIAMEndpoint(s string) (string, error) {
 	return parseEndpoint(s)
 }
 
-// base is the endpoint to ask: the configured one, else the one the
-// credentials' source names, else DefaultIAMEndpoint.
+// base is the endpoint to ask, with a trailing slash.
 func (i *IAM) base(ctx context.Context) (string, error) {
-	if i.endpoint != "" {
-		return i.endpoint, nil
+	if i.endpoint != "" || i.creds == nil {
+		return cmp.Or(i.endpoint, DefaultIAMEndpoint+"/"), nil
 	}
-	if i.creds != nil {
-		cred, err := i.creds.Retrieve(ctx)
-		if err != nil {
-			return "", asCredentialsError(err)
-		}
-		if cred.IAMEndpoint != "" {
-			u, err := parseIAMEndpoint(cred.IAMEndpoint)
-			if err != nil {
-				return "", fmt.Errorf("the iam_endpoint of %s: %w", cred.Source, err)
-			}
-			return u, nil
-		}
+	cred, err := i.creds.Retrieve(ctx)
+	if err != nil {
+		return "", asCredentialsError(err)
 	}
-	return DefaultIAMEndpoint + "/", nil
+	u, err := parseIAMEndpoint(cmp.Or(cred.IAMEndpoint, DefaultIAMEndpoint))
+	if err != nil {
+		return "", fmt.Errorf("the iam_endpoint of %s: %w", cred.Source, err)
+	}
+	return u, nil
 }
 
 // ProjectID is the id of the one project named region, as the official
-// SDK finds it (KeystoneListProjects, GET /v3/projects?name=<region>).
-// An answer is kept for the IAM's lifetime; concurrent lookups of a
-// region share one request. No project, or several, is a
-// *DiscoveryError; a failed call is an *APIError or a transport error, as
-// for InstanceStatus.
+// SDK finds it (GET /v3/projects?name=<region>), kept for the IAM's
+// lifetime; concurrent lookups of a region share one request. No project,
+// or several, is a *DiscoveryError.
 func (i *IAM) ProjectID(ctx context.Context, region string) (string, error) {
-	i.mu.Lock()
-	l, ok := i.regions[region]
-	if !ok {
-		l = &projectLookup{done: make(chan struct{})}
-		if len(i.regions) < maxCachedRegions {
-			i.regions[region] = l
+	for {
+		i.mu.Lock()
+		id, ok := i.found[region]
+		i.mu.Unlock()
+		if ok {
+			return id, nil
 		}
-	}
-	i.mu.Unlock()
-	if !ok {
-		l.id, l.err = i.lookup(ctx, region)
-		if l.err != nil {
-			i.mu.Lock()
-			if i.regions[region] == l {
-				delete(i.regions, region)
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case r := <-i.lookups.DoChan(region, func() (any, error) { return i.lookup(ctx, region) }):
+			// A lookup that ran out of its first caller's time, not ours,
+			// is made again.
+			if r.Err == nil || ctx.Err() != nil || !errors.Is(r.Err, context.Canceled) && !errors.Is(r.Err, context.DeadlineExceeded) {
+				id, _ := r.Val.(string)
+				return id, r.Err
 			}
-			i.mu.Unlock()
 		}
-		close(l.done)
-		return l.id, l.err
 	}
-	select {
-	case <-l.done:
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-	if errors.Is(l.err, context.Canceled) || errors.Is(l.err, context.DeadlineExceeded) {
-		// The lookup we waited for ran out of its caller's time, not
-		// ours.
-		return i.ProjectID(ctx, region)
-	}
-	return l.id, l.err
 }
 
 func (i *IAM) lookup(ctx context.Context, region string) (string, error) {
-	base, err := i.base(ctx)
-	if err != nil {
-		return "", err
-	}
-	req, err := iam.NewKeystoneListProjectsRequest(base, &iam.KeystoneListProjectsParams{Name: &region})
-	if err != nil {
-		return "", err
-	}
 	var list iam.ProjectList
-	if err := i.get(ctx, req, &list); err != nil {
-		return "", fmt.Errorf("finding the project of region %s through IAM at %s: %w", region, strings.TrimSuffix(base, "/"), err)
+	at, err := i.get(ctx, &list, func(base string) (*http.Request, error) {
+		return iamclient.NewKeystoneListProjectsRequest(base, &iam.KeystoneListProjectsParams{Name: &region})
+	})
+	if err != nil {
+		return "", fmt.Errorf("finding the project of region %s through IAM at %s: %w", region, at, err)
 	}
 	found := projects(list.Projects)
-	if len(found) == 1 {
-		if err := checkProjectID(found[0].ID); err != nil {
-			return "", fmt.Errorf("IAM at %s names the project of region %s: %w", strings.TrimSuffix(base, "/"), region, err)
+	if len(found) != 1 {
+		de := &DiscoveryError{Region: region, Endpoint: at, Found: found}
+		if len(found) == 0 {
+			// What the caller can see names the mistake, such as a
+			// misspelt region; without it, the error stands all the same.
+			de.Visible, _ = i.Projects(ctx)
 		}
-		return found[0].ID, nil
+		return "", de
 	}
-	de := &DiscoveryError{Region: region, Endpoint: strings.TrimSuffix(base, "/"), Found: found}
-	if len(found) == 0 {
-		// What the caller can see names the mistake, such as a
-		// misspelt region; without it, the error still stands.
-		de.Visible, _ = i.Projects(ctx)
+	if err := checkProjectID(found[0].ID); err != nil {
+		return "", fmt.Errorf("IAM at %s names the project of region %s: %w", at, region, err)
 	}
-	return "", de
+	i.mu.Lock()
+	if len(i.found) < 1024 { // never reached with a real account
+		i.found[region] = found[0].ID
+	}
+	i.mu.Unlock()
+	return found[0].ID, nil
 }
 
-// Projects lists the projects the credentials can access
-// (KeystoneListAuthProjects, GET /v3/auth/projects): one per region
-// that the account uses, for an operator who watches them all.
+// Projects lists the projects the credentials can access (GET
+// /v3/auth/projects): one per region that the account uses.
 func (i *IAM) Projects(ctx context.Context) ([]Project, error) {
-	base, err := i.base(ctx)
-	if err != nil {
-		return nil, err
-	}
-	req, err := iam.NewKeystoneListAuthProjectsRequest(base)
-	if err != nil {
-		return nil, err
-	}
 	var list iam.AuthProjectList
-	if err := i.get(ctx, req, &list); err != nil {
-		return nil, fmt.Errorf("listing projects through IAM at %s: %w", strings.TrimSuffix(base, "/"), err)
+	at, err := i.get(ctx, &list, iamclient.NewKeystoneListAuthProjectsRequest)
+	if err != nil {
+		return nil, fmt.Errorf("listing projects through IAM at %s: %w", at, err)
 	}
 	return projects(list.Projects), nil
 }
 
-// get sends req and decodes its 2xx answer into v.
-func (i *IAM) get(ctx context.Context, req *http.Request, v any) error {
+// get sends the request that build makes for the endpoint at, and decodes
+// the answer into v.
+func (i *IAM) get(ctx context.Context, v any, build func(base string) (*http.Request, error)) (at string, err error) {
+	base, err := i.base(ctx)
+	if err != nil {
+		return "", err
+	}
+	at = strings.TrimSuffix(base, "/")
+	req, err := build(base)
+	if err != nil {
+		return at, err
+	}
 	resp, body, err := i.do(ctx, req)
 	if err != nil {
-		return err
+		return at, err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return &InvalidResponseError{StatusCode: resp.StatusCode, Reason: "not IAM's JSON: " + clean(err.Error(), 200), RequestID: clean(resp.Header.Get("X-Request-Id"), 128)}
+		return at, &InvalidResponseError{StatusCode: resp.StatusCode, Reason: "not IAM's JSON: " + clean(err.Error(), 200), RequestID: clean(resp.Header.Get("X-Request-Id"), 128)}
 	}
-	return nil
+	return at, nil
 }
 
 func projects(in []iam.Project) []Project {
@@ -227,44 +186,33 @@ func projects(in []iam.Project) []Project {
 	return out
 }
 
-// DiscoveryError is IAM's answer when it does not name exactly one
-// project for a region: there is none of that name, or several. Either
-// way a project id must be given.
+// DiscoveryError is IAM naming no project of a region, or several.
 type DiscoveryError struct {
 	Region   string
 	Endpoint string    // the IAM endpoint asked
 	Found    []Project // the projects named Region: none, or several
-	// Visible, when none was found, are the projects the credentials can
-	// access, if IAM listed them.
-	Visible []Project
+	Visible  []Project // when none was found, the projects the credentials can access
 }
-
-// maxListed bounds how many projects an error message names.
-const maxListed = 10
 
 func (e *DiscoveryError) Error() string {
-	if len(e.Found) == 0 {
-		s := fmt.Sprintf("IAM at %s has no project named %q", e.Endpoint, e.Region)
-		if len(e.Visible) > 0 {
-			s += "; the credentials can access " + listProjects(e.Visible)
-		}
-		return s + "; give the project id"
+	if len(e.Found) > 0 {
+		return fmt.Sprintf("IAM at %s has %d projects named %q: %s; give one as the project id", e.Endpoint, len(e.Found), e.Region, listProjects(e.Found))
 	}
-	return fmt.Sprintf("IAM at %s has %d projects named %q: %s; give one as the project id",
-		e.Endpoint, len(e.Found), e.Region, listProjects(e.Found))
+	s := fmt.Sprintf("IAM at %s has no project named %q", e.Endpoint, e.Region)
+	if len(e.Visible) > 0 {
+		s += "; the credentials can access " + listProjects(e.Visible)
+	}
+	return s + "; give the project id"
 }
 
+// listProjects names at most 10 projects.
 func listProjects(ps []Project) string {
-	var b strings.Builder
-	for i, p := range ps {
-		if i == maxListed {
-			fmt.Fprintf(&b, " and %d more", len(ps)-maxListed)
-			break
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s (%s)", clean(p.Name, 64), clean(p.ID, 64))
+	var names []string
+	for _, p := range ps[:min(len(ps), 10)] {
+		names = append(names, fmt.Sprintf("%s (%s)", clean(p.Name, 64), clean(p.ID, 64)))
 	}
-	return b.String()
+	if len(ps) > 10 {
+		names[9] += fmt.Sprintf(" and %d more", len(ps)-10)
+	}
+	return strings.Join(names, ", ")
 }

@@ -45,8 +45,8 @@ func recorder(t *testing.T) (*recordingTransport, client.Option) {
 	return rt, client.WithHTTPClient(&http.Client{Transport: rt})
 }
 
-// WithoutSigning sends no credentials at all, to IAM either, whatever
-// the options before it gave; credentials given after it sign again.
+// WithoutSigning sends no credentials at all, to IAM either, whatever the
+// environment holds.
 func TestWithoutSigning(t *testing.T) {
 	t.Parallel()
 	srv := servertest.New(t, server.Options{Projects: []server.Project{{ID: testProject, Name: "ap-southeast-1"}}})
@@ -58,10 +58,9 @@ func TestWithoutSigning(t *testing.T) {
 		signed bool
 	}{
 		{"alone", []client.Option{client.WithoutSigning()}, false},
-		{"after keys", []client.Option{client.WithCredentials(testAK, testSK), client.WithSecurityToken(testToken), client.WithoutSigning()}, false},
-		{"after a provider", []client.Option{client.WithCredentialsProvider(keysOf("file")), client.WithoutSigning()}, false},
-		{"after a token", []client.Option{client.WithIAMToken(testToken), client.WithoutSigning()}, false},
-		{"before keys", []client.Option{client.WithoutSigning(), client.WithCredentials(testAK, testSK)}, true},
+		{"with keys in the environment", []client.Option{client.WithoutSigning(), client.FromEnv(env(map[string]string{
+			client.EnvAccessKey: testAK, client.EnvSecretKey: testSK, client.EnvSecurityToken: testToken}))}, false},
+		{"keys instead", []client.Option{client.WithCredentials(testAK, testSK)}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +72,7 @@ func TestWithoutSigning(t *testing.T) {
 			st, err := c.InstanceStatus(t.Context())
 			require.NoError(t, err)
 			assert.EqualValues(t, len(dcs.Engines()), st.Count(dcs.Running))
-			assert.Equal(t, testProject, c.ProjectID(), "found through IAM")
+			assert.Equal(t, testProject, projectOf(t, c), "found through IAM")
 			sent := rt.headers()
 			require.Len(t, sent, 2, "IAM, then DCS")
 			for _, h := range sent {
@@ -119,7 +118,7 @@ func TestWithLoggerLogsExchangesWithoutSecrets(t *testing.T) {
 		auth string // what the log shows of the credentials
 	}{
 		{"AK/SK", client.WithCredentials(testAK, testSK), "authorization=\"SDK-HMAC-SHA256 Access=" + testAK + ", SignedHeaders=user-agent;x-project-id;x-sdk-date, Signature=REDACTED\""},
-		{"temporary keys", client.WithOptions(client.WithCredentials(testAK, testSK), client.WithSecurityToken(testToken)), "x_security_token=REDACTED"},
+		{"temporary keys", temporary(testAK, testSK), "x_security_token=REDACTED"},
 		{"IAM token", client.WithIAMToken(testToken), "x_auth_token=REDACTED"},
 	}
 	for _, tt := range tests {

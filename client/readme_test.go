@@ -43,7 +43,7 @@ func TestREADMEManyProjects(t *testing.T) {
 	_, err := fake.Add(server.Instance{ProjectID: "p-south", Engine: dcs.Redis, Status: dcs.Running})
 	require.NoError(t, err)
 
-	keys := client.WithCredentials("AK", "SK") // or profile.FromDefaultChain(os.Getenv)
+	keys := client.WithCredentials("AK", "SK") // or client.WithCredentialsProvider(profile.DefaultChain(os.Getenv))
 	iam, err := client.NewIAM(keys, client.WithIAMEndpoint(fake.URL()))
 	require.NoError(t, err)
 	projects, err := iam.Projects(t.Context())
@@ -55,7 +55,9 @@ func TestREADMEManyProjects(t *testing.T) {
 		require.NoError(t, err)
 		st, err := c.InstanceStatus(t.Context()) // finds the region's project in IAM
 		require.NoError(t, err)
-		running[c.ProjectID()] = st.Count(dcs.Running)
+		id, err := c.ProjectID(t.Context()) // found along the way
+		require.NoError(t, err)
+		running[id] = st.Count(dcs.Running)
 	}
 	assert.Equal(t, map[string]int32{"p-north": 0, "p-south": 1}, running)
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,35 +16,23 @@ import (
 	"time"
 )
 
-// CheckRetry decides whether an attempt is worth repeating. resp is the
-// response, if one arrived (its body is already read, and rewound); err is
-// the error of the transport or of reading the body, if any.
+// CheckRetry decides whether an attempt is worth repeating, from its
+// response (its body read, and rewound), if any, and its error.
 type CheckRetry func(ctx context.Context, resp *http.Response, err error) bool
 
-// Backoff says how long to wait before attempt number attempt+1. resp is
-// the response of the attempt that failed, or nil.
+// Backoff says how long to wait after attempt number attempt.
 type Backoff func(attempt int, resp *http.Response) time.Duration
 
 // RetryPolicy is how a Client repeats failed attempts. The context is
 // checked before every attempt and during every wait.
 type RetryPolicy struct {
-	// MaxAttempts counts every attempt, the first included: 1 never
-	// retries. 0 means 3.
-	MaxAttempts int
-	// CheckRetry decides; nil means DefaultCheckRetry.
-	CheckRetry CheckRetry
-	// Backoff waits; nil means DefaultBackoff.
-	Backoff Backoff
+	MaxAttempts int        // the first included: 1 never retries; 0 means 3
+	CheckRetry  CheckRetry // nil means DefaultCheckRetry
+	Backoff     Backoff    // nil means DefaultBackoff
 }
 
-// DefaultRetryPolicy makes 3 attempts in all, on the terms of
-// DefaultCheckRetry and DefaultBackoff.
-func DefaultRetryPolicy() RetryPolicy { return RetryPolicy{}.withDefaults() }
-
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts == 0 {
-		p.MaxAttempts = 3
-	}
+	p.MaxAttempts = cmp.Or(p.MaxAttempts, 3)
 	if p.CheckRetry == nil {
 		p.CheckRetry = DefaultCheckRetry
 	}
@@ -54,13 +43,11 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 }
 
 // DefaultCheckRetry retries on 429, 500, 502, 503 and 504, and on
-// transport errors other than those another attempt cannot fix: a done
-// context, a cancelled request, a host name that does not exist, a TLS
-// handshake that failed (a certificate that does not verify, an alert
-// from the server, a server that does not speak TLS), a
-// *CredentialsError. An attempt that
-// timed out while ctx is still live (the *http.Client's Timeout) is
-// retried. Every operation is a GET, so a repeat is always safe.
+// transport errors but those another attempt cannot fix: a done context,
+// a cancelled request, a *CredentialsError, a host name that does not
+// exist, a TLS handshake that failed. An attempt that timed out while ctx
+// is live (the *http.Client's Timeout) is retried. Every operation is a
+// GET, so a repeat is always safe.
 func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -70,112 +57,73 @@ func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) bool
 		return !errors.Is(err, context.Canceled) && !noCredentials && !isPermanent(err)
 	}
 	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}
 	return false
 }
 
-// isPermanent reports whether err is a failure that the same request
-// meets again: a name that does not resolve, or TLS that cannot work
-// with this server.
+// isPermanent reports whether the same request would meet err again: a
+// name that does not resolve, or TLS that cannot work with this server (a
+// certificate that does not verify, an alert from the server, which
+// crypto/tls calls a "remote error", an answer that is not TLS).
 func isPermanent(err error) bool {
-	var dns *net.DNSError
-	if errors.As(err, &dns) && dns.IsNotFound {
-		return true
-	}
-	var (
-		verify   *tls.CertificateVerificationError
-		unknown  x509.UnknownAuthorityError
-		hostname x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		record   tls.RecordHeaderError // what came back is not TLS
-		op       *net.OpError
-	)
-	return errors.As(err, &verify) || errors.As(err, &unknown) ||
-		errors.As(err, &hostname) || errors.As(err, &invalid) ||
-		errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &record) ||
-		// crypto/tls reports an alert from the server, such as
-		// handshake_failure or protocol_version, as a "remote error".
-		errors.As(err, &op) && op.Op == "remote error"
+	dns, isDNS := errors.AsType[*net.DNSError](err)
+	op, isOp := errors.AsType[*net.OpError](err)
+	return isDNS && dns.IsNotFound || isOp && op.Op == "remote error" || errors.Is(err, http.ErrSchemeMismatch) ||
+		errors.As(err, new(*tls.CertificateVerificationError)) || errors.As(err, new(tls.RecordHeaderError)) ||
+		errors.As(err, new(x509.UnknownAuthorityError)) || errors.As(err, new(x509.HostnameError)) || errors.As(err, new(x509.CertificateInvalidError))
 }
 
-const (
-	minBackoff = 200 * time.Millisecond
-	maxBackoff = 5 * time.Second
-	// maxRetryAfter caps a server's Retry-After, so that a wrong header
-	// cannot park a caller that has no deadline.
-	maxRetryAfter = time.Minute
-)
-
-// ErrRetryPastDeadline is wrapped by the error of a call that gave up
-// before its deadline because the next attempt could only start after
-// it: the server's Retry-After, or the backoff, asked for a longer wait
-// than the time left. The last attempt's error is wrapped too.
+// ErrRetryPastDeadline is wrapped, with the last attempt's error, by that
+// of a call that gave up at once: the next attempt (Retry-After, or the
+// backoff) could only start after its deadline.
 var ErrRetryPastDeadline = errors.New("the next attempt would start after the deadline")
 
-// DefaultBackoff honours Retry-After (seconds or an HTTP date, capped at
-// a minute); otherwise, and when Retry-After cannot be read (not a
-// number of seconds nor a date, or too large to be a time.Duration), it
-// waits 200ms, 400ms, 800ms ... up to 5s, each with jitter between half
-// and all of it, so that clients that failed together do not retry
-// together.
+// DefaultBackoff honours Retry-After, capped at a minute so that a wrong
+// header cannot park a caller without a deadline. Otherwise, and when
+// Retry-After cannot be read, it waits 200ms, 400ms, 800ms ... up to 5s,
+// each with jitter between half and all of it, so that clients that
+// failed together do not retry together.
 func DefaultBackoff(attempt int, resp *http.Response) time.Duration {
 	if d, ok := retryAfter(resp, time.Now()); ok {
-		return min(d, maxRetryAfter)
+		return min(d, time.Minute)
 	}
-	d := maxBackoff
+	d := 5 * time.Second
 	if attempt < 10 {
-		d = min(minBackoff<<max(attempt-1, 0), maxBackoff)
+		d = min(200*time.Millisecond<<max(attempt-1, 0), d)
 	}
 	return d/2 + rand.N(d/2+1)
 }
 
-// retryAfter reads the Retry-After header of resp, uncapped, if it has a
-// usable one: a number of seconds (digits only, as RFC 9110 has it) or an
-// HTTP date, a past one meaning now. A value too large to be a
-// time.Duration is as unusable as one that is not a number.
+// retryAfter reads a usable Retry-After, uncapped: seconds (digits only,
+// as RFC 9110 has it) or an HTTP date, that fits a time.Duration.
 func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
-	if resp == nil {
+	if resp == nil || resp.Header.Get("Retry-After") == "" {
 		return 0, false
 	}
 	v := resp.Header.Get("Retry-After")
-	if v == "" {
-		return 0, false
-	}
 	if strings.Trim(v, "0123456789") == "" {
-		secs, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || secs > int64(math.MaxInt64/time.Second) {
-			return 0, false
+		if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs <= int64(math.MaxInt64/time.Second) {
+			return time.Duration(secs) * time.Second, true
 		}
-		return time.Duration(secs) * time.Second, true
+		return 0, false
 	}
 	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
+	if d := t.Sub(now); err == nil && d != math.MaxInt64 { // Sub saturates
+		return max(d, 0), true
 	}
-	d := t.Sub(now) // saturates
-	if d == math.MaxInt64 {
-		return 0, false
-	}
-	return max(d, 0), true
+	return 0, false
 }
 
-// pastDeadline is why waiting wait before the next attempt is useless,
-// or nil: ctx's deadline comes first, or the server's Retry-After does
-// not end before it.
+// pastDeadline is why waiting is useless, or nil.
 func pastDeadline(ctx context.Context, resp *http.Response, wait time.Duration, now time.Time) error {
 	deadline, ok := ctx.Deadline()
-	if !ok {
-		return nil
-	}
 	left := deadline.Sub(now)
-	if ra, ok := retryAfter(resp, now); ok && ra >= left {
+	if ra, asked := retryAfter(resp, now); ok && asked && ra >= left {
 		return fmt.Errorf("%w: the server asks to retry after %s (Retry-After: %s), %s left",
 			ErrRetryPastDeadline, ra, resp.Header.Get("Retry-After"), left.Round(time.Millisecond))
-	}
-	if wait >= left {
+	} else if ok && wait >= left {
 		return fmt.Errorf("%w: the backoff is %s, %s left", ErrRetryPastDeadline, wait.Round(time.Millisecond), left.Round(time.Millisecond))
 	}
 	return nil

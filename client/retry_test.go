@@ -55,40 +55,6 @@ func TestRetryPastTheDeadlineFailsAtOnce(t *testing.T) {
 	}
 }
 
-// TestUnusableRetryAfterGetsTheNormalBackoff: a Retry-After that cannot be
-// read, absurdly large ones included, is ignored: the policy's backoff
-// decides, and the call is retried.
-func TestUnusableRetryAfterGetsTheNormalBackoff(t *testing.T) {
-	t.Parallel()
-	for _, v := range []string{"soon", "-5", "99999999999999999", "99999999999999999999"} {
-		t.Run(v, func(t *testing.T) {
-			t.Parallel()
-			var a *api
-			a = serve(t, func(w http.ResponseWriter, r *http.Request) {
-				if a.hits.Load() == 1 {
-					w.Header().Set("Retry-After", v)
-					jsonBody(http.StatusServiceUnavailable, `{}`)(w, r)
-					return
-				}
-				jsonBody(http.StatusOK, string(seed(t)))(w, r)
-			})
-			var waits []time.Duration
-			c := newClient(t, a.URL, client.WithRetry(client.RetryPolicy{Backoff: func(n int, resp *http.Response) time.Duration {
-				waits = append(waits, client.DefaultBackoff(n, resp))
-				return 0
-			}}))
-			ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
-			defer cancel()
-			st, err := c.InstanceStatus(ctx)
-			require.NoError(t, err)
-			assert.EqualValues(t, 16, st.Count(dcs.Running))
-			require.Len(t, waits, 1)
-			assert.Positive(t, waits[0], "not retried at once")
-			assert.LessOrEqual(t, waits[0], 200*time.Millisecond, "the first normal backoff")
-		})
-	}
-}
-
 // TestTimedOutAttemptIsRetried: an attempt cut off by the *http.Client's
 // Timeout is retried while the call's own context is live.
 func TestTimedOutAttemptIsRetried(t *testing.T) {

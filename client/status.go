@@ -8,50 +8,30 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
-
-	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
-	"github.com/dcskit/dcskit/internal/clock"
+	"github.com/dcskit/dcskit/gen/dcsclient"
 	"github.com/dcskit/dcskit/signer"
 )
 
-// Status is the answer of ListNumberOfInstancesInDifferentStatus: how many
-// instances are in each status, in total and per engine. It marshals to
-// and from the API's own JSON.
+// Status is how many instances are in each status, in total and per
+// engine.
 type Status struct {
 	dcs.Counts
-	// RequestID is the response's X-Request-Id, for a support ticket.
-	RequestID string
+	RequestID string // the response's X-Request-Id, for a support ticket
 }
 
 // Count is the number of instances, of any engine, in status st.
 func (s Status) Count(st dcs.Status) int32 { return s.Total.Get(st) }
 
-// Instances is the number of instances counted, in any status.
-func (s Status) Instances() int64 { return s.Total.Total() }
-
-// Transitional is the number of instances in a status that they leave by
-// themselves, such as CREATING or RESTARTING.
+// Transitional is the number of instances in a status they leave by
+// themselves, such as CREATING.
 func (s Status) Transitional() int64 { return s.Total.Transitional() }
 
 // MarshalJSON writes the API's JSON, every counter included.
 func (s Status) MarshalJSON() ([]byte, error) { return json.Marshal(s.API()) }
-
-// UnmarshalJSON reads the API's JSON. Missing counters are 0 and unknown
-// fields, such as other API versions' deleting_count, are ignored; a
-// negative counter is an *InvalidResponseError.
-func (s *Status) UnmarshalJSON(b []byte) error {
-	counts, err := decodeCounts(b)
-	if err != nil {
-		return err
-	}
-	s.Counts = counts
-	return nil
-}
 
 // A StatusOption modifies one InstanceStatus call.
 type StatusOption func(*gen.ListNumberOfInstancesInDifferentStatusParams)
@@ -59,27 +39,22 @@ type StatusOption func(*gen.ListNumberOfInstancesInDifferentStatusParams)
 // IncludeFailure counts instances whose creation failed (CREATEFAILED),
 // which the API leaves out by default.
 func IncludeFailure() StatusOption {
-	return func(p *gen.ListNumberOfInstancesInDifferentStatusParams) {
-		v := "true"
-		p.IncludeFailure = &v
-	}
+	return func(p *gen.ListNumberOfInstancesInDifferentStatusParams) { p.IncludeFailure = new("true") }
 }
 
 // InstanceStatus asks how many of the project's instances are in each
-// status. A response other than 2xx is an *APIError; a 2xx whose body
-// breaks the spec (not JSON, a negative or oversized counter) is an
-// *InvalidResponseError; a call that was retried and still failed wraps
-// the last attempt's error.
+// status. A call that was retried and still failed wraps the last
+// attempt's error.
 func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Status, error) {
 	var params gen.ListNumberOfInstancesInDifferentStatusParams
 	for _, opt := range opts {
 		opt(&params)
 	}
-	projectID, err := c.Project(ctx)
+	projectID, err := c.ProjectID(ctx)
 	if err != nil {
 		return Status{}, err
 	}
-	req, err := gen.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, projectID, &params)
+	req, err := dcsclient.NewListNumberOfInstancesInDifferentStatusRequest(c.endpoint, projectID, &params)
 	if err != nil {
 		return Status{}, err
 	}
@@ -97,76 +72,54 @@ func (c *Client) InstanceStatus(ctx context.Context, opts ...StatusOption) (Stat
 	return Status{Counts: counts, RequestID: requestID}, nil
 }
 
-// decodeCounts reads a 200 body into the generated type and checks what
-// the type cannot: that no counter is negative. Unknown fields, such as
-// other API versions' deleting_count, are ignored, as the spec allows.
-//
-// It decodes with JSON v2 (go-json-experiment/json, what becomes
-// encoding/json/v2), which reads this body three times faster than
-// encoding/json: decoding was half the client's CPU per call, and the
-// client must cost at most half what the official SDK does (make bench).
-// v2 is also stricter where the spec is: names match exactly, a name
-// given twice is an error.
+// decodeCounts reads a 2xx body, whose unknown fields (other API
+// versions') are ignored, and refuses negative counters.
 func decodeCounts(body []byte) (dcs.Counts, *InvalidResponseError) {
 	var in gen.InstanceStatusCounts
-	if err := jsonv2.Unmarshal(body, &in); err != nil {
-		e := &InvalidResponseError{Reason: "not the API's JSON: " + clean(err.Error(), 200)}
-		if se, ok := errors.AsType[*jsonv2.SemanticError](err); ok && se.JSONPointer != "" {
-			e.Field = strings.ReplaceAll(strings.TrimPrefix(string(se.JSONPointer), "/"), "/", ".")
-			e.Reason = "not an int32 counter"
+	if err := json.Unmarshal(body, &in); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+			return dcs.Counts{}, &InvalidResponseError{Field: te.Field, Reason: "not an int32 counter"}
 		}
-		return dcs.Counts{}, e
+		return dcs.Counts{}, &InvalidResponseError{Reason: "not the API's JSON: " + clean(err.Error(), 200)}
 	}
-	counts := dcs.FromAPI(in)
-	statuses := dcs.Statuses()
-	check := func(prefix string, c dcs.Counters) *InvalidResponseError {
+	counts, engines, statuses := dcs.FromAPI(in), dcs.Engines(), dcs.Statuses()
+	for e := -1; e < len(engines); e++ {
+		c, prefix := counts.Total, ""
+		if e >= 0 {
+			c, prefix = counts.Engine(engines[e]), engines[e].Key()+"."
+		}
 		for i, st := range statuses {
 			if c[i] < 0 {
-				return &InvalidResponseError{Field: prefix + st.Counter(), Reason: fmt.Sprintf("%d is negative", c[i])}
+				return dcs.Counts{}, &InvalidResponseError{Field: prefix + st.Counter(), Reason: fmt.Sprintf("%d is negative", c[i])}
 			}
-		}
-		return nil
-	}
-	if err := check("", counts.Total); err != nil {
-		return dcs.Counts{}, err
-	}
-	for _, e := range dcs.Engines() {
-		if err := check(e.Key()+".", counts.Engine(e)); err != nil {
-			return dcs.Counts{}, err
 		}
 	}
 	return counts, nil
 }
 
-// do sends req until a 2xx arrives or the retry policy gives up, and
-// returns that response with its body read. Credentials come first: a
-// failure to get them is a *CredentialsError, and nothing is sent.
+// do sends req until a 2xx arrives or the retry policy gives up. A failure
+// to get credentials comes first, and sends nothing.
 func (c *caller) do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
 	if c.creds != nil {
 		if _, err := c.creds.Retrieve(ctx); err != nil {
 			return nil, nil, asCredentialsError(err)
 		}
 	}
-	req = req.WithContext(ctx)
 	var last error
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, stopped(err, attempt-1, last)
 		}
-		resp, body, err := c.attempt(c.withAttempt(req, attempt))
+		resp, body, err := c.attempt(req.WithContext(context.WithValue(ctx, attemptKey{}, attempt)))
 		success := resp != nil && resp.StatusCode >= 200 && resp.StatusCode < 300
-		if errors.Is(err, ErrResponseTooLarge) {
-			if success {
-				return nil, nil, fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
-			}
+		if errors.Is(err, ErrResponseTooLarge) && success {
+			return nil, nil, fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
+		} else if errors.Is(err, ErrResponseTooLarge) {
 			err = nil // an error body is enough, cut short
 		}
 		if err == nil && success {
 			return resp, body, nil
-		}
-		if err != nil {
-			last = err
-		} else {
+		} else if last = err; err == nil {
 			last = newAPIError(resp, body)
 		}
 		if attempt >= c.retry.MaxAttempts || !c.retry.CheckRetry(ctx, resp, err) {
@@ -179,15 +132,15 @@ func (c *caller) do(ctx context.Context, req *http.Request) (*http.Response, []b
 		if err := pastDeadline(ctx, resp, wait, time.Now()); err != nil {
 			return nil, nil, fmt.Errorf("giving up after %d attempt(s): %w; last attempt: %w", attempt, err, last)
 		}
-		if err := clock.Sleep(ctx, wait); err != nil {
-			return nil, nil, stopped(err, attempt, last)
+		select {
+		case <-ctx.Done():
+			return nil, nil, stopped(ctx.Err(), attempt, last)
+		case <-time.After(wait):
 		}
 	}
 }
 
-// attempt makes one round trip. The returned response's body is read,
-// closed, and replaced by a reader over the bytes read, so that a
-// CheckRetry can look at it.
+// attempt makes one round trip, its body read and rewound for CheckRetry.
 func (c *caller) attempt(req *http.Request) (*http.Response, []byte, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -202,8 +155,7 @@ func (c *caller) attempt(req *http.Request) (*http.Response, []byte, error) {
 	return resp, body, err
 }
 
-// stopped reports a context that ended the calls, keeping the last
-// attempt's error inspectable too.
+// stopped is the context's error, with the last attempt's.
 func stopped(ctxErr error, attempts int, last error) error {
 	if last == nil {
 		return ctxErr

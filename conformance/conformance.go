@@ -1,68 +1,55 @@
 // Package conformance checks that an endpoint of the DCS instance status
 // API answers as openapi/dcs.yaml says: the logic behind `dcskit verify`.
 //
-// Check asks the endpoint with include_failure absent, "true", "false"
-// and "TRUE" (only the exact value "true" counts failed creations, so a
-// server that folds case is caught), then once with a spoiled signature.
-// It validates each answer against the spec with kin-openapi (status,
-// Content-Type, body), checks what the API page states beyond the schema
-// (each top-level counter is the sum of the engines' counters;
-// createfailed_count is 0 unless "true" was sent; every answer has an
-// X-Request-Id; a bad signature gets the API gateway's 401), and notes the
-// fields the spec does not know, which other API versions send, without
-// failing on them.
+// Check holds each answer to the spec and to what the API page says beyond
+// it: each top-level counter is the sum of the engines'; only the exact
+// include_failure=true counts failed creations; every answer has an
+// X-Request-Id; a bad signature gets the gateway's 401. Fields of other
+// API versions are notes.
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
+	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/internal/contract"
 	"github.com/dcskit/dcskit/signer"
 )
-
-// Endpoint makes one authenticated attempt at the operation and returns
-// the answer as it came, with edit (if not nil) applied to the request
-// after authentication. *client.Client is one.
-type Endpoint interface {
-	RawInstanceStatus(ctx context.Context, includeFailure *string, edit func(*http.Request)) (*http.Response, []byte, error)
-}
 
 // Severity says whether a finding breaks conformance.
 type Severity string
 
 const (
-	// Error: the endpoint does not answer as the spec says.
-	Error Severity = "error"
-	// Note: worth knowing, conformant all the same.
-	Note Severity = "note"
+	Error Severity = "error" // the endpoint does not answer as the spec says
+	Note  Severity = "note"  // worth knowing, conformant all the same
 )
 
-// Finding is one result of Check.
+// Finding is one result of Check: about the request Check, such as
+// "include_failure=true", at Field: a body field as a dotted path
+// ("redis.running_count"), a header, "status", or "" for the whole.
 type Finding struct {
 	Severity Severity `json:"severity"`
-	// Check is the request it is about, such as "include_failure=true" or
-	// "wrong signature".
-	Check string `json:"check"`
-	// Field is where: a body field as a dotted path
-	// ("redis.running_count"), a header ("Content-Type", "X-Request-Id"),
-	// "status", or "" for the answer as a whole.
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Check    string   `json:"check"`
+	Field    string   `json:"field"`
+	Message  string   `json:"message"`
 }
 
 // Report is what Check found. Findings are in the order of Checks.
 type Report struct {
 	Findings []Finding `json:"findings"`
-	// Checks names the requests made, in order.
-	Checks []string `json:"-"`
+	Checks   []string  `json:"-"` // the requests made, in order
 }
 
 // Conformant reports whether no finding is an error.
@@ -70,50 +57,86 @@ func (r Report) Conformant() bool {
 	return !slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity == Error })
 }
 
-// The names of the checks.
-const (
-	checkWrongSignature = "wrong signature"
-	// otherValue is the include_failure value that is neither "true" nor
-	// "false": close enough to "true" to catch a server that is lenient.
-	otherValue = "TRUE"
-)
+const checkWrongSignature = "wrong signature"
 
-// queries are the include_failure values asked, nil for none.
-var queries = []*string{nil, new("true"), new("false"), new(otherValue)}
+// queries are the include_failure values asked: "TRUE" catches leniency.
+var queries = []*string{nil, new("true"), new("false"), new("TRUE")}
 
-func checkName(includeFailure *string) string {
-	if includeFailure == nil {
-		return "include_failure absent"
-	}
-	return "include_failure=" + *includeFailure
-}
-
-// Check asks ep and judges its answers. The error is only for a broken
-// setup (the spec cannot be loaded); what the endpoint does wrong,
-// unreachable included, is in the Report.
-func Check(ctx context.Context, ep Endpoint) (Report, error) {
+// Check asks the endpoint of a client made with opts, through
+// http.DefaultTransport and once (WithHTTPClient and WithRetry give way),
+// and judges its answers. The error is for a broken setup; what the
+// endpoint does wrong, unreachable included, is in the Report.
+func Check(ctx context.Context, opts ...client.Option) (Report, error) {
 	checker, err := contract.New()
 	if err != nil {
 		return Report{}, err
 	}
-	c := &run{checker: checker, report: Report{Findings: []Finding{}}}
-	var creds credentialKind
-	for _, q := range queries {
-		name := checkName(q)
-		c.report.Checks = append(c.report.Checks, name)
-		resp, body, err := ep.RawInstanceStatus(ctx, q, creds.observe)
-		if err != nil {
-			c.add(Error, name, "", fmt.Sprintf("no answer: %v", err))
-			continue
-		}
-		c.counts(ctx, name, q, resp, body)
+	rec := &recorder{}
+	c, err := client.New(append(slices.Clip(opts), client.WithHTTPClient(&http.Client{Transport: rec}), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))...)
+	if err != nil {
+		return Report{}, err
 	}
-	c.report.Checks = append(c.report.Checks, checkWrongSignature)
-	c.wrongSignature(ctx, ep, creds)
-	return c.report, nil
+	r := &run{checker: checker, report: Report{Findings: []Finding{}}, noted: map[string]bool{}}
+	_, projectErr := c.ProjectID(ctx) // IAM's answers are not judged here
+	ask := func(name string, q *string) (*http.Response, []byte) {
+		r.report.Checks = append(r.report.Checks, name)
+		rec.resp, rec.body = nil, nil
+		err := projectErr
+		if err == nil {
+			_, err = c.InstanceStatus(ctx, func(p *gen.ListNumberOfInstancesInDifferentStatusParams) { p.IncludeFailure = q })
+		}
+		if rec.resp == nil {
+			r.add(Error, name, "", fmt.Sprintf("no answer: %v", err))
+		}
+		return rec.resp, rec.body
+	}
+	for _, q := range queries {
+		name := "include_failure absent"
+		if q != nil {
+			name = "include_failure=" + *q
+		}
+		if resp, body := ask(name, q); resp != nil {
+			r.counts(ctx, name, q, resp, body)
+		}
+	}
+	if rec.spoil = rec.signed || rec.token; !rec.spoil {
+		r.report.Checks = append(r.report.Checks, checkWrongSignature)
+		r.add(Note, checkWrongSignature, "", "not checked: the requests carry no credentials to spoil")
+	} else if resp, body := ask(checkWrongSignature, nil); resp != nil {
+		r.answer(ctx, checkWrongSignature, resp, body, http.StatusUnauthorized)
+	}
+	return r.report, nil
 }
 
-// run is one Check in progress.
+// recorder sends the client's requests, spoiling their credentials when
+// asked, and keeps the last answer, its body read up to
+// client.MaxBodySize, and how the requests are authenticated.
+type recorder struct {
+	resp                 *http.Response
+	body                 []byte
+	signed, token, spoil bool
+}
+
+func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec.signed, rec.token = req.Header.Get(signer.HeaderAuthorization) != "", req.Header.Get("X-Auth-Token") != ""
+	if rec.spoil {
+		req = req.Clone(req.Context())
+		spoil(req)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, client.MaxBodySize+1))
+	if err != nil {
+		return nil, err
+	}
+	rec.resp, rec.body = resp, body[:min(len(body), client.MaxBodySize)]
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
 type run struct {
 	checker *contract.Checker
 	report  Report
@@ -121,28 +144,19 @@ type run struct {
 }
 
 func (c *run) add(sev Severity, check, field, msg string) {
-	if sev == Note {
-		// A field the spec does not know is the endpoint's, not the
-		// request's: say so once.
-		key := field + "\x00" + msg
-		if c.noted[key] {
-			return
-		}
-		if c.noted == nil {
-			c.noted = map[string]bool{}
-		}
+	// A field the spec does not know is the endpoint's, not the request's:
+	// say so once.
+	if key := field + "\x00" + msg; sev == Note && c.noted[key] {
+		return
+	} else if sev == Note {
 		c.noted[key] = true
 	}
 	c.report.Findings = append(c.report.Findings, Finding{Severity: sev, Check: check, Field: field, Message: msg})
 }
 
-// answer checks what every answer must have: the spec's status, headers
-// and body, and an X-Request-Id. It reports whether the status was want.
+// answer checks what every answer must have (the spec's status, headers
+// and body, an X-Request-Id), and reports whether the status was want.
 func (c *run) answer(ctx context.Context, check string, resp *http.Response, body []byte, want int) bool {
-	if resp.Request == nil {
-		c.add(Error, check, "", "an answer without its request: cannot route it in the spec")
-		return false
-	}
 	for _, v := range c.checker.ResponseViolations(ctx, resp.Request, resp.StatusCode, resp.Header, body) {
 		c.add(Error, check, v.Field, v.Message)
 	}
@@ -158,15 +172,14 @@ func (c *run) answer(ctx context.Context, check string, resp *http.Response, bod
 
 // describe is a status and, for an error body, its code and message.
 func describe(resp *http.Response, body []byte) string {
-	s := fmt.Sprintf("HTTP %d", resp.StatusCode)
 	var e struct {
 		Code string `json:"error_code"`
 		Msg  string `json:"error_msg"`
 	}
-	if json.Unmarshal(body, &e) == nil && (e.Code != "" || e.Msg != "") {
-		s += fmt.Sprintf(" with error_code %.64q: %.200q", e.Code, e.Msg)
+	if json.Unmarshal(body, &e) != nil || e.Code == "" && e.Msg == "" {
+		return fmt.Sprintf("HTTP %d", resp.StatusCode)
 	}
-	return s
+	return fmt.Sprintf("HTTP %d with error_code %.64q: %.200q", resp.StatusCode, e.Code, e.Msg)
 }
 
 // counts checks a 200 answer to the operation.
@@ -178,115 +191,62 @@ func (c *run) counts(ctx context.Context, check string, includeFailure *string, 
 	if json.Unmarshal(body, &top) != nil {
 		return // not a JSON object: the spec's check has said so
 	}
-	counters := map[string]bool{}
-	for _, s := range dcs.Statuses() {
-		counters[s.Counter()] = true
-	}
 	engines := map[string]map[string]any{}
 	for _, e := range dcs.Engines() {
-		obj, _ := top[e.Key()].(map[string]any)
-		engines[e.Key()] = obj
-		for _, k := range sortedKeys(obj) {
-			if !counters[k] {
-				c.add(Note, check, e.Key()+"."+k, "not in the spec; other API versions send it")
-			}
-		}
+		engines[e.Key()], _ = top[e.Key()].(map[string]any)
+		c.unknown(check, e.Key()+".", engines[e.Key()], nil)
 	}
-	for _, k := range sortedKeys(top) {
-		if _, isEngine := engines[k]; !isEngine && !counters[k] {
-			c.add(Note, check, k, "not in the spec; other API versions send it")
-		}
+	c.unknown(check, "", top, engines)
+	failuresCount, asked := includeFailure != nil && *includeFailure == "true", "absent"
+	if includeFailure != nil {
+		asked = strconv.Quote(*includeFailure)
 	}
-	failuresCount := includeFailure != nil && *includeFailure == "true"
+	const failures = "%d failed creations counted with include_failure %s; only the exact value \"true\" counts them"
 	for _, s := range dcs.Statuses() {
 		name := s.Counter()
 		total, ok := counter(top, name)
-		var sum int64
-		var parts []string
+		sum, parts := int64(0), []string{}
 		for _, e := range dcs.Engines() {
 			n, isInt := counter(engines[e.Key()], name)
-			ok = ok && isInt
-			sum += n
-			parts = append(parts, fmt.Sprintf("%s %d", e.Key(), n))
+			ok, sum, parts = ok && isInt, sum+n, append(parts, fmt.Sprintf("%s %d", e.Key(), n))
 			if s == dcs.CreateFailed && !failuresCount && n > 0 {
-				c.add(Error, check, e.Key()+"."+name, failureMessage(n, includeFailure))
+				c.add(Error, check, e.Key()+"."+name, fmt.Sprintf(failures, n, asked))
 			}
 		}
 		if s == dcs.CreateFailed && !failuresCount && total > 0 {
-			c.add(Error, check, name, failureMessage(total, includeFailure))
+			c.add(Error, check, name, fmt.Sprintf(failures, total, asked))
 		}
 		// A counter that is no integer: the spec's check has said so.
 		if ok && total != sum {
 			c.add(Error, check, name, fmt.Sprintf("%d is not the sum of the engines' counters (%s)", total, strings.Join(parts, " + ")))
 		}
-	}
-	for _, s := range dcs.Statuses() {
-		if _, present := top[s.Counter()]; !present {
-			c.add(Note, check, s.Counter(), "absent; read as 0 (the API page's own example leaves restoring_count out)")
+		if _, present := top[name]; !present {
+			c.add(Note, check, name, "absent; read as 0 (the API page's own example leaves restoring_count out)")
 		}
 	}
 }
 
-func failureMessage(n int64, includeFailure *string) string {
-	asked := "absent"
-	if includeFailure != nil {
-		asked = fmt.Sprintf("%q", *includeFailure)
+// unknown notes the fields of obj that are no counter, nor an engine.
+func (c *run) unknown(check, prefix string, obj map[string]any, engines map[string]map[string]any) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		_, isEngine := engines[k]
+		if s, known := dcs.LookupStatus(k); (!known || s.Counter() != k) && !isEngine {
+			c.add(Note, check, prefix+k, "not in the spec; other API versions send it")
+		}
 	}
-	return fmt.Sprintf("%d failed creations counted with include_failure %s; only the exact value \"true\" counts them", n, asked)
 }
 
-// counter is obj[name] as an integer; a counter that is absent is 0.
+// counter is obj[name] as an integer; an absent counter is 0.
 func counter(obj map[string]any, name string) (int64, bool) {
 	v, present := obj[name]
-	if !present {
-		return 0, true
-	}
 	f, ok := v.(float64)
-	if !ok || f != float64(int64(f)) {
+	if ok = !present || ok && f == float64(int64(f)); !ok {
 		return 0, false
 	}
 	return int64(f), true
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// credentialKind is how the endpoint's requests are authenticated, as
-// seen on the first one.
-type credentialKind struct{ signed, token, seen bool }
-
-func (k *credentialKind) observe(r *http.Request) {
-	if k.seen {
-		return
-	}
-	k.seen = true
-	k.signed = r.Header.Get(signer.HeaderAuthorization) != ""
-	k.token = r.Header.Get("X-Auth-Token") != ""
-}
-
-// wrongSignature sends the request with its proof of identity spoiled and
-// expects the API gateway's 401.
-func (c *run) wrongSignature(ctx context.Context, ep Endpoint, creds credentialKind) {
-	if !creds.signed && !creds.token {
-		c.add(Note, checkWrongSignature, "", "not checked: the requests carry no credentials to spoil")
-		return
-	}
-	resp, body, err := ep.RawInstanceStatus(ctx, nil, spoil)
-	if err != nil {
-		c.add(Error, checkWrongSignature, "", fmt.Sprintf("no answer: %v", err))
-		return
-	}
-	c.answer(ctx, checkWrongSignature, resp, body, http.StatusUnauthorized)
-}
-
-// spoil breaks the signature of a signed request, or the token of
-// another: one hex digit of the signature changes.
+// spoil changes one hex digit of a request's signature, or its token.
 func spoil(r *http.Request) {
 	if a, err := signer.ParseAuthorization(r.Header.Get(signer.HeaderAuthorization)); err == nil {
 		sig := []byte(a.Signature)
@@ -301,45 +261,31 @@ func spoil(r *http.Request) {
 }
 
 // WriteText writes the report for a person: each check, ok or its
-// findings, then notes, then the verdict.
+// errors, then the notes, then the verdict.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, check := range r.Checks {
-		var errs []Finding
-		for _, f := range r.Findings {
-			if f.Check == check && f.Severity == Error {
-				errs = append(errs, f)
-			}
-		}
-		if len(errs) == 0 {
-			fmt.Fprintf(&b, "ok     %s\n", check)
-			continue
-		}
-		fmt.Fprintf(&b, "FAIL   %s\n", check)
+		errs := slices.DeleteFunc(slices.Clone(r.Findings), func(f Finding) bool { return f.Check != check || f.Severity != Error })
+		fmt.Fprintf(&b, "%-6s %s\n", map[bool]string{true: "ok", false: "FAIL"}[len(errs) == 0], check)
 		for _, f := range errs {
 			fmt.Fprintf(&b, "         %s\n", f.where())
 		}
 	}
-	nerr, nnote := 0, 0
-	for _, f := range r.Findings {
-		if f.Severity == Note {
-			nnote++
-			fmt.Fprintf(&b, "note   %s\n", f.where())
-		} else {
-			nerr++
-		}
+	notes := slices.DeleteFunc(slices.Clone(r.Findings), func(f Finding) bool { return f.Severity != Note })
+	for _, f := range notes {
+		fmt.Fprintf(&b, "note   %s\n", f.where())
 	}
 	verdict := "conformant"
-	if nerr > 0 {
+	if !r.Conformant() {
 		verdict = "NOT conformant"
 	}
-	fmt.Fprintf(&b, "%s: %d errors, %d notes\n", verdict, nerr, nnote)
+	fmt.Fprintf(&b, "%s: %d errors, %d notes\n", verdict, len(r.Findings)-len(notes), len(notes))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// where is the field and the message, on one printable line: both may
-// quote the endpoint.
+// where is the field and the message, which may quote the endpoint, on
+// one printable line.
 func (f Finding) where() string {
 	s := f.Message
 	if f.Field != "" {

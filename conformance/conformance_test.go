@@ -2,12 +2,9 @@ package conformance_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -61,9 +58,7 @@ func check(t *testing.T, url string, opts ...client.Option) conformance.Report {
 	if len(opts) == 0 {
 		opts = []client.Option{client.WithCredentials(testAK, testSK)}
 	}
-	c, err := client.New(append(base, opts...)...)
-	require.NoError(t, err)
-	r, err := conformance.Check(t.Context(), c)
+	r, err := conformance.Check(t.Context(), append(base, opts...)...)
 	require.NoError(t, err)
 	return r
 }
@@ -211,36 +206,24 @@ func TestUnreachableEndpoint(t *testing.T) {
 func TestUnsignedRequestsSkipTheSignatureCheck(t *testing.T) {
 	t.Parallel()
 	_, h := newFake(t, server.Options{})
-	r, err := conformance.Check(t.Context(), unsigned{serve(t, h)})
-	require.NoError(t, err)
+	r := check(t, serve(t, h), client.WithoutSigning())
 	assert.True(t, r.Conformant(), "%+v", r.Findings)
 	require.Len(t, r.Findings, 1)
 	assert.Equal(t, conformance.Finding{Severity: conformance.Note, Check: "wrong signature", Message: "not checked: the requests carry no credentials to spoil"}, r.Findings[0])
 }
 
-// unsigned is an Endpoint that sends no credentials, as a client with
-// --no-sign-request will.
-type unsigned struct{ url string }
-
-func (u unsigned) RawInstanceStatus(ctx context.Context, includeFailure *string, edit func(*http.Request)) (*http.Response, []byte, error) {
-	target := u.url + "/v2/" + testProject + "/instances/status"
-	if includeFailure != nil {
-		target += "?include_failure=" + url.QueryEscape(*includeFailure)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	if edit != nil {
-		edit(req)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp, body, err
+// A project that cannot be found is no answer to any request; options
+// that make no client are a broken setup.
+func TestNoProjectAndBadOptions(t *testing.T) {
+	t.Parallel()
+	_, h := signedFake(t)
+	url := serve(t, h)
+	r, err := conformance.Check(t.Context(), client.WithEndpoint(url), client.WithIAMEndpoint(url), client.WithRegion("eu-west-0"), client.WithCredentials(testAK, testSK))
+	require.NoError(t, err)
+	assert.Len(t, r.Findings, 5, "%+v", r.Findings)
+	assert.Contains(t, r.Findings[0].Message, `no answer: IAM at `+url+` has no project named "eu-west-0"`)
+	_, err = conformance.Check(t.Context(), client.WithEndpoint("ftp://x"), client.WithCredentials(testAK, testSK))
+	assert.ErrorContains(t, err, "invalid endpoint")
 }
 
 func TestReportText(t *testing.T) {

@@ -2,25 +2,27 @@ package dcs
 
 import "github.com/dcskit/dcskit/gen"
 
-// Counters holds one count per status, indexed by Status.Index().
-type Counters [NumStatuses]int32
+// Counters holds one count per status, in the order of Statuses().
+type Counters [numStatuses]int32
 
 // Get returns the count of status s, 0 for an unknown status.
 func (c Counters) Get(s Status) int32 {
-	if i := s.Index(); i >= 0 {
+	if i := s.index(); i >= 0 {
 		return c[i]
 	}
 	return 0
 }
 
-// Total is the number of instances counted, in any status.
-func (c Counters) Total() int64 {
-	var n int64
-	for _, v := range c {
-		n += int64(v)
+// Add adds n to the count of status s; it does nothing for an unknown
+// status.
+func (c *Counters) Add(s Status, n int32) {
+	if i := s.index(); i >= 0 {
+		c[i] += n
 	}
-	return n
 }
+
+// Total is the number of instances counted, in any status.
+func (c Counters) Total() int64 { return c.sum(func(statusInfo) bool { return true }) }
 
 // Transitional is the number of instances in a transitional status (see
 // Status.Transitional).
@@ -43,17 +45,18 @@ func (c Counters) sum(which func(statusInfo) bool) int64 {
 // Engine returns the counters of engine e; zero counters for an unknown
 // engine.
 func (c Counts) Engine(e Engine) Counters {
-	if i := e.Index(); i >= 0 {
-		return *c.PerEngine()[i]
+	if i := e.index(); i >= 0 {
+		return *c.perEngine()[i]
 	}
 	return Counters{}
 }
 
-// SetEngine sets the counters of engine e; it does nothing for an unknown
-// engine.
-func (c *Counts) SetEngine(e Engine, v Counters) {
-	if i := e.Index(); i >= 0 {
-		*c.PerEngine()[i] = v
+// Add counts n more instances of engine e in status s, in e's counters
+// and in Total; it does nothing for an unknown engine or status.
+func (c *Counts) Add(e Engine, s Status, n int32) {
+	if i := e.index(); i >= 0 && s.index() >= 0 {
+		c.perEngine()[i].Add(s, n)
+		c.Total.Add(s, n)
 	}
 }
 
@@ -62,7 +65,7 @@ func (c *Counts) SetEngine(e Engine, v Counters) {
 // know, so Total is kept as the API sent it.
 func (c Counts) EngineSum() Counters {
 	var sum Counters
-	for _, e := range c.PerEngine() {
+	for _, e := range c.perEngine() {
 		for i, v := range e {
 			sum[i] += v
 		}
@@ -76,10 +79,9 @@ func FromAPI(in gen.InstanceStatusCounts) Counts {
 	for i, p := range totalFields(&in) {
 		out.Total[i] = *p
 	}
-	engineOut := out.PerEngine()
 	for e, st := range engineFields(&in) {
 		for i, p := range statisticFields(st) {
-			engineOut[e][i] = *p
+			out.perEngine()[e][i] = *p
 		}
 	}
 	return out
@@ -92,10 +94,9 @@ func (c Counts) API() gen.InstanceStatusCounts {
 	for i, p := range totalFields(&out) {
 		*p = c.Total[i]
 	}
-	engineIn := c.PerEngine()
 	for e, st := range engineFields(&out) {
 		for i, p := range statisticFields(st) {
-			*p = engineIn[e][i]
+			*p = c.perEngine()[e][i]
 		}
 	}
 	return out

@@ -6,7 +6,8 @@
 // counter of the StatusStatistic schema is a status, and each property of
 // InstanceStatusCounts marked x-dcskit-engine is an engine. Nothing here
 // lists them by hand, so a status added to the spec reaches every user of
-// this package with `make generate`.
+// this package with `make generate`. So do the project id rule
+// (ValidProjectID) and the region rule (RegionPattern).
 package dcs
 
 import (
@@ -25,7 +26,7 @@ type engineInfo struct {
 // Engines lists the engines in the order of the spec. The slice is the
 // caller's own.
 func Engines() []Engine {
-	out := make([]Engine, NumEngines)
+	out := make([]Engine, len(engines))
 	for i, e := range engines {
 		out[i] = e.engine
 	}
@@ -34,8 +35,8 @@ func Engines() []Engine {
 
 // ParseEngine accepts an engine spelled exactly as the API spells it.
 func ParseEngine(s string) (Engine, error) {
-	if i := Engine(s).Index(); i >= 0 {
-		return engines[i].engine, nil
+	if Engine(s).index() >= 0 {
+		return Engine(s), nil
 	}
 	return "", fmt.Errorf("unknown engine %q (valid: %s)", s, join(Engines()))
 }
@@ -50,8 +51,7 @@ func LookupEngine(s string) (Engine, bool) {
 	return "", false
 }
 
-// Index is the engine's position in Engines, or -1 for an unknown engine.
-func (e Engine) Index() int {
+func (e Engine) index() int {
 	for i, v := range engines {
 		if v.engine == e {
 			return i
@@ -63,7 +63,7 @@ func (e Engine) Index() int {
 // Key is the engine's name in the API's response body and in metrics,
 // such as "redis"; "" for an unknown engine.
 func (e Engine) Key() string {
-	if i := e.Index(); i >= 0 {
+	if i := e.index(); i >= 0 {
 		return engines[i].key
 	}
 	return ""
@@ -79,10 +79,10 @@ type statusInfo struct {
 }
 
 // Statuses lists every status in the order of the spec, which is the order
-// of the API page's table. Index(s) is a status's position here. The slice
-// is the caller's own.
+// of the API page's table, and of a Counters. The slice is the caller's
+// own.
 func Statuses() []Status {
-	out := make([]Status, NumStatuses)
+	out := make([]Status, numStatuses)
 	for i, s := range statuses {
 		out[i] = s.status
 	}
@@ -91,8 +91,8 @@ func Statuses() []Status {
 
 // ParseStatus accepts a status spelled exactly as the API spells it.
 func ParseStatus(s string) (Status, error) {
-	if i := Status(s).Index(); i >= 0 {
-		return statuses[i].status, nil
+	if Status(s).index() >= 0 {
+		return Status(s), nil
 	}
 	return "", fmt.Errorf("unknown status %q (valid: %s)", s, join(Statuses()))
 }
@@ -108,8 +108,7 @@ func LookupStatus(s string) (Status, bool) {
 	return "", false
 }
 
-// Index is the status's position in Statuses, or -1 for an unknown status.
-func (s Status) Index() int {
+func (s Status) index() int {
 	for i, v := range statuses {
 		if v.status == s {
 			return i
@@ -119,7 +118,7 @@ func (s Status) Index() int {
 }
 
 func (s Status) info() statusInfo {
-	if i := s.Index(); i >= 0 {
+	if i := s.index(); i >= 0 {
 		return statuses[i]
 	}
 	return statusInfo{}
@@ -133,25 +132,11 @@ func (s Status) Counter() string { return s.info().counter }
 // of the status label in metrics; "" for an unknown status.
 func (s Status) Name() string { return s.info().label }
 
-// StatusForCounter maps a counter name such as "running_count" back to its
-// status.
-func StatusForCounter(counter string) (Status, bool) {
-	for _, v := range statuses {
-		if v.counter == counter {
-			return v.status, true
-		}
-	}
-	return "", false
-}
-
 // Transitional reports whether an instance in this status is expected to
 // move on by itself: it is being created, changed or paid for. A status is
 // transitional unless the spec marks its counter x-dcskit-settled, as it
 // does RUNNING, ERROR, FROZEN and CREATEFAILED. An unknown status is not.
-func (s Status) Transitional() bool {
-	i := s.Index()
-	return i >= 0 && !statuses[i].settled
-}
+func (s Status) Transitional() bool { return s.index() >= 0 && !s.info().settled }
 
 // Failure reports whether the status is a failure that waiting will not
 // mend (x-dcskit-failure in the spec): ERROR and CREATEFAILED.
@@ -163,29 +148,4 @@ func join[T ~string](vs []T) string {
 		names[i] = string(v)
 	}
 	return strings.Join(names, ", ")
-}
-
-// MaxProjectIDLength bounds a project id.
-const MaxProjectIDLength = 64
-
-// ProjectIDRule says in words what ValidProjectID accepts, for messages.
-const ProjectIDRule = "1 to 64 letters, digits, '-' or '_'"
-
-// ValidProjectID reports whether s can be a project id: 1 to
-// MaxProjectIDLength letters, digits, '-' or '_'. Huawei Cloud's are 32
-// hex digits; the rule is looser, so that tests can name their projects,
-// and strict enough that an id never needs escaping in a URL path. The
-// client refuses any other before it sends anything, and the fake answers
-// it with the API's 111400002.
-func ValidProjectID(s string) bool {
-	if len(s) < 1 || len(s) > MaxProjectIDLength {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
-		if !ok {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package dcs_test
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,29 +12,26 @@ import (
 
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/openapi"
 )
 
 func TestStatusNames(t *testing.T) {
 	t.Parallel()
-	require.Len(t, dcs.Statuses(), dcs.NumStatuses)
-	require.Len(t, dcs.Engines(), dcs.NumEngines)
 	seen := map[string]bool{}
-	for i, s := range dcs.Statuses() {
-		assert.Equal(t, i, s.Index())
+	for _, s := range dcs.Statuses() {
 		assert.False(t, seen[s.Counter()], "duplicate %s", s)
 		seen[s.Counter()] = true
 		got, err := dcs.ParseStatus(string(s))
 		require.NoError(t, err)
 		assert.Equal(t, s, got)
-		back, ok := dcs.StatusForCounter(s.Counter())
-		assert.True(t, ok)
-		assert.Equal(t, s, back)
+		assert.Equal(t, strings.ToLower(string(s))+"_count", s.Counter())
+		assert.Equal(t, strings.ToLower(string(s)), s.Name())
 	}
 	assert.Equal(t, "createfailed_count", dcs.CreateFailed.Counter())
-	assert.Equal(t, "running", dcs.Running.Name())
-	assert.Equal(t, -1, dcs.Status("running").Index(), "statuses are case-sensitive")
+	_, err := dcs.ParseStatus("running")
+	assert.Error(t, err, "statuses are case-sensitive")
 
-	_, err := dcs.ParseStatus("NOPE")
+	_, err = dcs.ParseStatus("NOPE")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "RESTARTING", "the error lists the valid values")
 	_, err = dcs.ParseEngine("redis")
@@ -114,78 +112,53 @@ func TestFieldsFollowStatuses(t *testing.T) {
 
 func TestCountersHelpers(t *testing.T) {
 	t.Parallel()
-	var c dcs.Counters
-	c[dcs.Running.Index()] = 16
-	c[dcs.Creating.Index()] = 2
-	c[dcs.Restarting.Index()] = 1
-	c[dcs.CreateFailed.Index()] = 44
+	var counts dcs.Counts
+	counts.Add(dcs.Redis, dcs.Running, 16)
+	counts.Add(dcs.Redis, dcs.Creating, 2)
+	counts.Add(dcs.Redis, dcs.Restarting, 1)
+	counts.Add(dcs.Redis, dcs.CreateFailed, 44)
+	counts.Add("Kafka", dcs.Running, 1) // ignored
+	counts.Add(dcs.Redis, "NOPE", 1)    // ignored
+	c := counts.Redis
 	assert.EqualValues(t, 16, c.Get(dcs.Running))
 	assert.EqualValues(t, 0, c.Get("NOPE"))
 	assert.EqualValues(t, 63, c.Total())
 	assert.EqualValues(t, 3, c.Transitional())
-
-	c[dcs.Error.Index()] = 2
+	c.Add(dcs.Error, 2)
 	assert.EqualValues(t, 46, c.Failures())
+	assert.Equal(t, counts.Redis, counts.Total, "Add counts in Total too")
 
-	counts := dcs.Counts{Redis: c}
-	assert.Equal(t, c, counts.Engine(dcs.Redis))
+	assert.Equal(t, counts.Redis, counts.Engine(dcs.Redis))
 	assert.Equal(t, dcs.Counters{}, counts.Engine(dcs.Memcached))
 	assert.Equal(t, dcs.Counters{}, counts.Engine("Kafka"))
-
-	var m dcs.Counters
-	m[dcs.Running.Index()] = 4
-	counts.SetEngine(dcs.Memcached, m)
-	counts.SetEngine("Kafka", m) // ignored
+	counts.Memcached.Add(dcs.Running, 4)
 	sum := counts.EngineSum()
 	assert.EqualValues(t, 20, sum.Get(dcs.Running))
 	assert.EqualValues(t, 44, sum.Get(dcs.CreateFailed))
-	assert.Equal(t, dcs.Counters{}, counts.Total, "EngineSum does not touch Total")
-	ptrs := counts.PerEngine()
-	assert.Same(t, &counts.Redis, ptrs[dcs.Redis.Index()])
-	assert.Same(t, &counts.Memcached, ptrs[dcs.Memcached.Index()])
+	assert.EqualValues(t, 16, counts.Total.Get(dcs.Running), "EngineSum does not touch Total")
 }
 
-func TestValidProjectID(t *testing.T) {
+// ValidProjectID is generated from dcs.yaml's ProjectId pattern, to spare
+// the client the regexp package: it must agree with the pattern.
+func TestValidProjectIDIsThePattern(t *testing.T) {
 	t.Parallel()
-	for id, want := range map[string]bool{
-		"0605767e2c00d5552f8fc01a6f4d3b3a": true,
-		"p":                                true,
-		"my-project_2":                     true,
-		strings.Repeat("a", dcs.MaxProjectIDLength):   true,
-		strings.Repeat("a", dcs.MaxProjectIDLength+1): false,
-		"":      false,
-		"a b":   false,
-		"a/b":   false,
-		"a%2Fb": false,
-		"a.b":   false,
-		"é":     false,
-		"a\x00": false,
-	} {
-		assert.Equal(t, want, dcs.ValidProjectID(id), "%q", id)
-	}
-}
-
-// AppendJSON is generated from the spec to answer queries without
-// reflection: it must write exactly what encoding/json writes for the
-// generated type, for any counts.
-func TestAppendJSONIsEncodingJSON(t *testing.T) {
-	t.Parallel()
+	docs, err := openapi.Load()
+	require.NoError(t, err)
+	pattern := regexp.MustCompile(docs.DCS.Components.Schemas["ProjectId"].Value.Pattern)
+	ids := []string{"0605767e2c00d5552f8fc01a6f4d3b3a", "p", "my-project_2", strings.Repeat("a", 64),
+		strings.Repeat("a", 65), "", "a b", "a/b", "a%2Fb", "a.b", "é", "a\x00", "-", "_"}
 	r := rand.New(rand.NewPCG(1, 2))
-	for i := range 200 {
-		var c dcs.Counts
-		engines := c.PerEngine()
-		for _, counters := range append([]*dcs.Counters{&c.Total}, engines[:]...) {
-			for j := range counters {
-				switch i % 3 {
-				case 0:
-					counters[j] = int32(r.Uint32())
-				case 1:
-					counters[j] = int32(r.IntN(100))
-				}
-			}
+	for range 2000 {
+		b := make([]byte, r.IntN(70))
+		for i := range b {
+			b[i] = byte(r.IntN(128))
 		}
-		want, err := json.Marshal(c.API())
-		require.NoError(t, err)
-		assert.Equal(t, string(want), string(c.AppendJSON(nil)))
+		ids = append(ids, string(b))
 	}
+	for _, id := range ids {
+		assert.Equal(t, pattern.MatchString(id), dcs.ValidProjectID(id), "%q", id)
+	}
+	assert.True(t, dcs.ValidProjectID("my-project_2"))
+	assert.Contains(t, dcs.ProjectIDRule, "64")
+	assert.True(t, regexp.MustCompile(dcs.RegionPattern).MatchString("cn-north-4"))
 }

@@ -2,11 +2,7 @@
 
 package dcs
 
-import (
-	"strconv"
-
-	"github.com/dcskit/dcskit/gen"
-)
+import "github.com/dcskit/dcskit/gen"
 
 // The engines: the properties of InstanceStatusCounts marked x-dcskit-engine.
 const (
@@ -14,10 +10,7 @@ const (
 	Memcached Engine = "Memcached"
 )
 
-// NumEngines is the number of engines, usable as an array length.
-const NumEngines = 2
-
-var engines = [NumEngines]engineInfo{
+var engines = [...]engineInfo{
 	{Redis, "redis"},
 	{Memcached, "memcached"},
 }
@@ -52,10 +45,9 @@ const (
 	Restarting Status = "RESTARTING"
 )
 
-// NumStatuses is the number of statuses, usable as an array length.
-const NumStatuses = 13
+const numStatuses = 13
 
-var statuses = [NumStatuses]statusInfo{
+var statuses = [numStatuses]statusInfo{
 	{status: Paying, counter: "paying_count", label: "paying", settled: false, failure: false},
 	{status: Freezing, counter: "freezing_count", label: "freezing", settled: false, failure: false},
 	{status: Migrating, counter: "migrating_count", label: "migrating", settled: false, failure: false},
@@ -79,19 +71,21 @@ type Counts struct {
 	Memcached Counters
 }
 
-// PerEngine points at c's per-engine counters, in the order of Engines().
-func (c *Counts) PerEngine() [NumEngines]*Counters {
-	return [NumEngines]*Counters{&c.Redis, &c.Memcached}
+// perEngine points at c's per-engine counters, in the order of Engines().
+func (c *Counts) perEngine() [len(engines)]*Counters {
+	return [...]*Counters{&c.Redis, &c.Memcached}
 }
 
-// engineFields lists the per-engine objects of s in the order of engines.
-func engineFields(s *gen.InstanceStatusCounts) [NumEngines]*gen.StatusStatistic {
-	return [NumEngines]*gen.StatusStatistic{&s.Redis, &s.Memcached}
+// engineFields points at the per-engine objects of s, in the order of
+// Engines().
+func engineFields(s *gen.InstanceStatusCounts) [len(engines)]*gen.StatusStatistic {
+	return [...]*gen.StatusStatistic{&s.Redis, &s.Memcached}
 }
 
-// totalFields lists the top-level counters of s in the order of statuses.
-func totalFields(s *gen.InstanceStatusCounts) [NumStatuses]*int32 {
-	return [NumStatuses]*int32{
+// totalFields points at the top-level counters of s, in the order of
+// Statuses().
+func totalFields(s *gen.InstanceStatusCounts) [numStatuses]*int32 {
+	return [...]*int32{
 		&s.PayingCount,
 		&s.FreezingCount,
 		&s.MigratingCount,
@@ -108,80 +102,9 @@ func totalFields(s *gen.InstanceStatusCounts) [NumStatuses]*int32 {
 	}
 }
 
-// AppendJSON appends c as the API's JSON body: byte for byte what
-// encoding/json writes for c.API() (TestAppendJSONIsEncodingJSON), in the
-// order of the generated struct fields, without reflection. The fake
-// answers every query with it.
-func (c *Counts) AppendJSON(b []byte) []byte {
-	engines := c.PerEngine()
-	b = append(b, "{\"createfailed_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[11]), 10)
-	b = append(b, ",\"creating_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[7]), 10)
-	b = append(b, ",\"error_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[9]), 10)
-	b = append(b, ",\"extending_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[6]), 10)
-	b = append(b, ",\"flushing_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[3]), 10)
-	b = append(b, ",\"freezing_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[1]), 10)
-	b = append(b, ",\"frozen_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[10]), 10)
-	b = append(b, ",\"memcached\":"...)
-	b = engines[1].appendJSON(b)
-	b = append(b, ",\"migrating_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[2]), 10)
-	b = append(b, ",\"paying_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[0]), 10)
-	b = append(b, ",\"redis\":"...)
-	b = engines[0].appendJSON(b)
-	b = append(b, ",\"restarting_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[12]), 10)
-	b = append(b, ",\"restoring_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[5]), 10)
-	b = append(b, ",\"running_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[8]), 10)
-	b = append(b, ",\"upgrading_count\":"...)
-	b = strconv.AppendInt(b, int64(c.Total[4]), 10)
-	return append(b, '}')
-}
-
-// appendJSON appends c as a StatusStatistic object, as encoding/json
-// writes the generated type.
-func (c *Counters) appendJSON(b []byte) []byte {
-	b = append(b, "{\"createfailed_count\":"...)
-	b = strconv.AppendInt(b, int64(c[11]), 10)
-	b = append(b, ",\"creating_count\":"...)
-	b = strconv.AppendInt(b, int64(c[7]), 10)
-	b = append(b, ",\"error_count\":"...)
-	b = strconv.AppendInt(b, int64(c[9]), 10)
-	b = append(b, ",\"extending_count\":"...)
-	b = strconv.AppendInt(b, int64(c[6]), 10)
-	b = append(b, ",\"flushing_count\":"...)
-	b = strconv.AppendInt(b, int64(c[3]), 10)
-	b = append(b, ",\"freezing_count\":"...)
-	b = strconv.AppendInt(b, int64(c[1]), 10)
-	b = append(b, ",\"frozen_count\":"...)
-	b = strconv.AppendInt(b, int64(c[10]), 10)
-	b = append(b, ",\"migrating_count\":"...)
-	b = strconv.AppendInt(b, int64(c[2]), 10)
-	b = append(b, ",\"paying_count\":"...)
-	b = strconv.AppendInt(b, int64(c[0]), 10)
-	b = append(b, ",\"restarting_count\":"...)
-	b = strconv.AppendInt(b, int64(c[12]), 10)
-	b = append(b, ",\"restoring_count\":"...)
-	b = strconv.AppendInt(b, int64(c[5]), 10)
-	b = append(b, ",\"running_count\":"...)
-	b = strconv.AppendInt(b, int64(c[8]), 10)
-	b = append(b, ",\"upgrading_count\":"...)
-	b = strconv.AppendInt(b, int64(c[4]), 10)
-	return append(b, '}')
-}
-
-// statisticFields lists the counters of s in the order of statuses.
-func statisticFields(s *gen.StatusStatistic) [NumStatuses]*int32 {
-	return [NumStatuses]*int32{
+// statisticFields points at the counters of s, in the order of Statuses().
+func statisticFields(s *gen.StatusStatistic) [numStatuses]*int32 {
+	return [...]*int32{
 		&s.PayingCount,
 		&s.FreezingCount,
 		&s.MigratingCount,
@@ -197,3 +120,26 @@ func statisticFields(s *gen.StatusStatistic) [NumStatuses]*int32 {
 		&s.RestartingCount,
 	}
 }
+
+// ProjectIDRule is dcs.yaml's ProjectId rule in words, for messages.
+const ProjectIDRule = "1 to 64 letters, digits, '-' or '_'"
+
+// ValidProjectID reports whether s follows dcs.yaml's ProjectId pattern,
+// ^[A-Za-z0-9_-]{1,64}$.
+func ValidProjectID(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c == '-' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || c == '_' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// RegionPattern is dcs.yaml's Region pattern; RegionRule says it in words.
+const (
+	RegionPattern = `^[a-z]{2}(-[a-z0-9]+)+$`
+	RegionRule    = "lower-case words and digits joined by '-', such as cn-north-4"
+)

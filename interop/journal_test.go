@@ -4,12 +4,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dcs/v2/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,10 +37,11 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return r.next.RoundTrip(req)
 }
 
-// The canonical request the fake journals for a wrong secret key is the
-// one the SDK signed: the SDK's signature is the HMAC, with the key it
-// used, of the fake's string to sign, and that string hashes the fake's
-// canonical request.
+// The SDK reads the fake's answer to a wrong secret key as the gateway's,
+// and the canonical request the fake journals for it is the one the SDK
+// signed: the SDK's signature is the HMAC, with the key it used, of the
+// fake's string to sign, and that string hashes the fake's canonical
+// request.
 func TestJournalCanonicalRequestIsTheSDKs(t *testing.T) {
 	t.Parallel()
 	fake := servertest.New(t, server.Options{AccessKey: ak, SecretKey: sk})
@@ -47,8 +50,13 @@ func TestJournalCanonicalRequestIsTheSDKs(t *testing.T) {
 	rec := &recorder{next: contracttest.New(t).Transport(t, nil)}
 
 	_, err := sdkClientVia(t, fake.URL(), wrongSK, rec).ListNumberOfInstancesInDifferentStatus(
-		&model.ListNumberOfInstancesInDifferentStatusRequest{IncludeFailure: ptr("a b~ä")})
-	require.Error(t, err)
+		&model.ListNumberOfInstancesInDifferentStatusRequest{IncludeFailure: new("a b~ä")})
+	se, ok := errors.AsType[*sdkerr.ServiceResponseError](err)
+	require.True(t, ok, "%T: %v", err, err)
+	assert.Equal(t, http.StatusUnauthorized, se.StatusCode)
+	assert.Equal(t, "APIGW.0301", se.ErrorCode)
+	assert.Contains(t, se.ErrorMessage, "Incorrect IAM authentication information")
+	assert.Len(t, se.RequestId, 32, "the SDK reads X-Request-Id")
 
 	got := fake.Requests()
 	require.Len(t, got, 1)
@@ -80,7 +88,7 @@ func TestSDKThroughTheProxy(t *testing.T) {
 	t.Cleanup(ps.Close)
 
 	resp, err := sdkClient(t, ps.URL, sk).ListNumberOfInstancesInDifferentStatus(
-		&model.ListNumberOfInstancesInDifferentStatusRequest{IncludeFailure: ptr("true")})
+		&model.ListNumberOfInstancesInDifferentStatusRequest{IncludeFailure: new("true")})
 	require.NoError(t, err)
 	assert.EqualValues(t, 44, *resp.CreatefailedCount)
 

@@ -31,6 +31,9 @@ const (
 	// userAgent is what the SDK's HcHttpClient sends (plus environment
 	// details, which do not matter here).
 	userAgent = "huaweicloud-usdk-go/3.0"
+	// The SDK's header for a body that is not hashed, and its value.
+	headerContentSHA256 = "X-Sdk-Content-Sha256"
+	unsignedPayload     = "UNSIGNED-PAYLOAD"
 )
 
 // signedAt is the fixed signing time. The SDK signer reads the clock
@@ -116,7 +119,7 @@ func TestAuthorizationMatchesSDK(t *testing.T) {
 		"unsigned payload": {
 			method: http.MethodPut, path: "/v2/{project_id}/instances/x/file", projectID: projectID,
 			contentType: "application/octet-stream", body: "raw bytes",
-			headers: map[string]string{signer.HeaderContentSHA256: signer.UnsignedPayload},
+			headers: map[string]string{headerContentSHA256: unsignedPayload},
 		},
 	}
 	for name, call := range tests {
@@ -150,7 +153,7 @@ func TestSDKLeavesNonJSONBodiesUnsigned(t *testing.T) {
 		contentType: "text/plain", body: "raw bytes",
 	}
 	sdkReq := sdkSignedRequest(t, call)
-	assert.Equal(t, signer.UnsignedPayload, sdkReq.GetHeaderParams()[signer.HeaderContentSHA256])
+	assert.Equal(t, unsignedPayload, sdkReq.GetHeaderParams()[headerContentSHA256])
 	assert.Contains(t, sdkReq.GetHeaderParams()[signer.HeaderAuthorization], "SignedHeaders=user-agent;x-project-id;x-sdk-content-sha256;x-sdk-date,")
 
 	ours := ourSignedRequest(t, call, sdkBody(t, sdkReq))

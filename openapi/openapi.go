@@ -1,132 +1,57 @@
-// Package openapi holds the hand-written OpenAPI documents of dcskit and
-// exposes them to the rest of the module.
+// Package openapi holds dcskit's OpenAPI documents, as they are written,
+// and parses them once per process.
 //
 // dcs.yaml describes the Huawei Cloud DCS operation
-// ListNumberOfInstancesInDifferentStatus. It is the single source of truth:
-// gen/ is generated from it and the fake server validates requests with it.
-//
-// admin.yaml describes the fake server's own control API under /_fake/;
-// gen/admin is generated from it. Its Status and Engine schemas name no
-// values of their own: LoadAdmin fills their enums in from dcs.yaml (by
-// way of package dcs, which is generated from it), so that the statuses
-// are listed in one place only.
-//
-// iam.yaml describes the two operations of Huawei Cloud IAM that find
-// projects (KeystoneListProjects, KeystoneListAuthProjects): client/
-// discovers a project id with them, through gen/iam, and the fake serves
-// them, through gen/iamserver.
+// ListNumberOfInstancesInDifferentStatus. It is the single source of
+// truth: gen/ and package dcs are generated from it, and the fake
+// validates requests with it. vocabulary.gen.yaml is generated from it:
+// the statuses and engines as enums. admin.yaml describes the fake's own
+// control API under /_fake/, iam.yaml the two operations of Huawei Cloud
+// IAM that find projects; both refer to dcs.yaml, and admin.yaml to
+// vocabulary.gen.yaml.
 package openapi
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
+	"net/url"
+	"path"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
-
-	"github.com/dcskit/dcskit/dcs"
 )
 
-// Admin is the raw OpenAPI 3 document of the fake server's admin API
-// under /_fake/.
+// Files are the documents, by name: dcs.yaml, admin.yaml, iam.yaml and
+// vocabulary.gen.yaml.
 //
-//go:embed admin.yaml
-var Admin []byte
+//go:embed *.yaml
+var Files embed.FS
 
-// DCS is the raw OpenAPI 3 document of the DCS instance status API.
-//
-//go:embed dcs.yaml
-var DCS []byte
-
-// IAM is the raw OpenAPI 3 document of the IAM project operations.
-//
-//go:embed iam.yaml
-var IAM []byte
-
-// LoadDCS parses and validates the DCS document. Each call returns a new
-// *openapi3.T, so callers may change theirs (drop its servers, say)
-// without affecting anyone else.
-func LoadDCS(ctx context.Context) (*openapi3.T, error) {
-	return load(ctx, "dcs.yaml", DCS)
-}
-
-// LoadAdmin parses and validates the admin document, a new *openapi3.T
-// on each call like LoadDCS. Every schema marked x-dcskit-enum gets the
-// enum it names: "statuses" or "engines" of dcs.yaml.
-func LoadAdmin(ctx context.Context) (*openapi3.T, error) {
-	return load(ctx, "admin.yaml", Admin, fillEnums)
-}
-
-// LoadIAM parses and validates the IAM document, a new *openapi3.T on
-// each call like LoadDCS.
-func LoadIAM(ctx context.Context) (*openapi3.T, error) {
-	return load(ctx, "iam.yaml", IAM)
-}
-
-// ExtEnum marks a schema of admin.yaml whose enum comes from dcs.yaml.
-const ExtEnum = "x-dcskit-enum"
-
-func fillEnums(doc *openapi3.T) error {
-	for name, ref := range doc.Components.Schemas {
-		if ref.Value == nil {
-			continue
-		}
-		which, ok := ref.Value.Extensions[ExtEnum]
-		if !ok {
-			continue
-		}
-		var values []any
-		switch which {
-		case "statuses":
-			for _, s := range dcs.Statuses() {
-				values = append(values, string(s))
-			}
-		case "engines":
-			for _, e := range dcs.Engines() {
-				values = append(values, string(e))
-			}
-		default:
-			return fmt.Errorf("schema %s: %s %v: want statuses or engines", name, ExtEnum, which)
-		}
-		ref.Value.Enum = values
-	}
-	return nil
-}
-
-// Docs are the three documents, parsed and validated.
+// Docs are the documents, parsed and validated, with their references
+// to each other resolved.
 type Docs struct {
 	DCS, Admin, IAM *openapi3.T
 }
 
-// LoadAll loads each document, new ones on each call, as LoadDCS does.
-// The fake and the contract checker call it once per process.
-func LoadAll(ctx context.Context) (Docs, error) {
+// Load returns the documents, parsed once per process and shared by every
+// caller, who must not change them: a caller that routes requests without
+// the documents' servers routes on a shallow copy.
+var Load = sync.OnceValues(func() (*Docs, error) {
 	var d Docs
-	var err error
-	if d.DCS, err = LoadDCS(ctx); err != nil {
-		return d, err
-	}
-	if d.Admin, err = LoadAdmin(ctx); err != nil {
-		return d, err
-	}
-	d.IAM, err = LoadIAM(ctx)
-	return d, err
-}
-
-func load(ctx context.Context, name string, data []byte, fixes ...func(*openapi3.T) error) (*openapi3.T, error) {
-	loader := openapi3.NewLoader()
-	loader.Context = ctx
-	doc, err := loader.LoadFromData(data)
-	if err != nil {
-		return nil, fmt.Errorf("openapi: parse %s: %w", name, err)
-	}
-	for _, fix := range fixes {
-		if err := fix(doc); err != nil {
+	for name, doc := range map[string]**openapi3.T{"dcs.yaml": &d.DCS, "admin.yaml": &d.Admin, "iam.yaml": &d.IAM} {
+		loader := openapi3.NewLoader()
+		loader.IsExternalRefsAllowed = true
+		loader.ReadFromURIFunc = func(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
+			return Files.ReadFile(path.Base(u.Path))
+		}
+		var err error
+		if *doc, err = loader.LoadFromFile(name); err == nil {
+			err = (*doc).Validate(context.Background())
+		}
+		if err != nil {
 			return nil, fmt.Errorf("openapi: %s: %w", name, err)
 		}
 	}
-	if err := doc.Validate(ctx); err != nil {
-		return nil, fmt.Errorf("openapi: validate %s: %w", name, err)
-	}
-	return doc, nil
-}
+	return &d, nil
+})

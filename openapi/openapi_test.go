@@ -1,7 +1,6 @@
 package openapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -16,29 +15,11 @@ import (
 	"github.com/dcskit/dcskit/openapi"
 )
 
-const statusPath = "/v2/{project_id}/instances/status"
-
-// counters are the 13 counters of the API page's table 3, in its order.
-var counters = []string{
-	"paying_count", "freezing_count", "migrating_count", "flushing_count",
-	"upgrading_count", "restoring_count", "extending_count", "creating_count",
-	"running_count", "error_count", "frozen_count", "createfailed_count",
-	"restarting_count",
-}
-
-func loadDoc(t *testing.T) *openapi3.T {
+func load(t *testing.T) *openapi.Docs {
 	t.Helper()
-	doc, err := openapi.LoadDCS(context.Background())
+	docs, err := openapi.Load()
 	require.NoError(t, err)
-	return doc
-}
-
-func operation(t *testing.T, doc *openapi3.T) *openapi3.Operation {
-	t.Helper()
-	item := doc.Paths.Value(statusPath)
-	require.NotNil(t, item, "path %s", statusPath)
-	require.NotNil(t, item.Get, "GET %s", statusPath)
-	return item.Get
+	return docs
 }
 
 func schema(t *testing.T, doc *openapi3.T, name string) *openapi3.Schema {
@@ -49,27 +30,43 @@ func schema(t *testing.T, doc *openapi3.T, name string) *openapi3.Schema {
 	return ref.Value
 }
 
+func operation(t *testing.T, doc *openapi3.T) *openapi3.Operation {
+	t.Helper()
+	item := doc.Paths.Value("/v2/{project_id}/instances/status")
+	require.NotNil(t, item)
+	require.NotNil(t, item.Get)
+	return item.Get
+}
+
 func responseSchema(t *testing.T, op *openapi3.Operation, status string) *openapi3.Schema {
 	t.Helper()
 	resp := op.Responses.Value(status)
 	require.NotNil(t, resp, "response %s", status)
 	mt := resp.Value.Content.Get("application/json")
 	require.NotNil(t, mt, "response %s has no application/json content", status)
-	require.NotNil(t, mt.Schema.Value)
 	return mt.Schema.Value
 }
 
-func readSeedExample(t *testing.T) any {
+// counters are the counters of StatusStatistic, the one list of statuses,
+// in the order of the document.
+func counters(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile("testdata/seed_example_200.json")
+	var raw struct {
+		Components struct {
+			Schemas struct {
+				StatusStatistic struct {
+					Properties yamlKeys `yaml:"properties"`
+				} `yaml:"StatusStatistic"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	data, err := openapi.Files.ReadFile("dcs.yaml")
 	require.NoError(t, err)
-	var v any
-	require.NoError(t, json.Unmarshal(data, &v))
-	return v
+	require.NoError(t, yamlUnmarshal(data, &raw))
+	require.NotEmpty(t, raw.Components.Schemas.StatusStatistic.Properties)
+	return raw.Components.Schemas.StatusStatistic.Properties
 }
 
-// jsonValue normalises v (YAML-decoded or a Go value) to what
-// encoding/json decodes into an any.
 func jsonValue(t *testing.T, v any) any {
 	t.Helper()
 	data, err := json.Marshal(v)
@@ -79,68 +76,76 @@ func jsonValue(t *testing.T, v any) any {
 	return out
 }
 
-func TestLoadDCSValidates(t *testing.T) {
+func TestDocuments(t *testing.T) {
 	t.Parallel()
-	doc := loadDoc(t)
-	assert.Equal(t, "3.0.3", doc.OpenAPI)
-	// Each call returns its own document.
-	other := loadDoc(t)
-	other.Servers = nil
-	assert.Len(t, doc.Servers, 1)
-}
+	docs := load(t)
+	assert.Same(t, docs, load(t), "parsed once per process")
 
-func TestOperationAndParameters(t *testing.T) {
-	t.Parallel()
-	op := operation(t, loadDoc(t))
+	op := operation(t, docs.DCS)
 	assert.Equal(t, "ListNumberOfInstancesInDifferentStatus", op.OperationID)
-
+	assert.Len(t, op.Parameters, 2)
 	pid := op.Parameters.GetByInAndName("path", "project_id")
-	require.NotNil(t, pid, "project_id")
+	require.NotNil(t, pid)
 	assert.True(t, pid.Required)
-	assert.True(t, pid.Schema.Value.Type.Is("string"))
-
+	assert.Same(t, schema(t, docs.DCS, "ProjectId"), pid.Schema.Value, "the one project id rule")
 	inc := op.Parameters.GetByInAndName("query", "include_failure")
-	require.NotNil(t, inc, "include_failure")
+	require.NotNil(t, inc)
 	assert.False(t, inc.Required)
 	assert.True(t, inc.Schema.Value.Type.Is("string"))
-	assert.Empty(t, inc.Schema.Value.Enum, "any string is allowed: only \"true\" counts")
-	assert.Contains(t, inc.Description, `"true"`)
-	assert.Contains(t, inc.Description, `"false" or any`)
-	assert.Len(t, op.Parameters, 2)
+	assert.Empty(t, inc.Schema.Value.Enum, `any string is allowed: only "true" counts`)
+
+	require.Len(t, docs.DCS.Servers, 1)
+	assert.Equal(t, "https://dcs.{region}.myhuaweicloud.com", docs.DCS.Servers[0].URL)
+	assert.Equal(t, "cn-north-4", docs.DCS.Servers[0].Variables["region"].Default)
+	schemes := docs.DCS.Components.SecuritySchemes
+	assert.Equal(t, "Authorization", schemes["AKSK"].Value.Name)
+	assert.Equal(t, "X-Auth-Token", schemes["IAMToken"].Value.Name)
+	assert.Len(t, docs.DCS.Security, 2)
+
+	assert.Empty(t, docs.Admin.Security, "the admin API takes no credentials of its own")
+	for path := range docs.Admin.Paths.Map() {
+		assert.True(t, strings.HasPrefix(path, "/_fake/"), path)
+	}
+	for path, id := range map[string]string{"/v3/projects": "KeystoneListProjects", "/v3/auth/projects": "KeystoneListAuthProjects"} {
+		require.NotNil(t, docs.IAM.Paths.Value(path), path)
+		assert.Equal(t, id, docs.IAM.Paths.Value(path).Get.OperationID)
+	}
+	for _, name := range []string{"dcs.yaml", "admin.yaml", "iam.yaml", "vocabulary.gen.yaml"} {
+		_, err := openapi.Files.ReadFile(name)
+		assert.NoError(t, err, name)
+	}
 }
 
 func TestCounterSchemas(t *testing.T) {
 	t.Parallel()
-	doc := loadDoc(t)
+	doc := load(t).DCS
 	top := responseSchema(t, operation(t, doc), "200")
 	assert.Same(t, schema(t, doc, "InstanceStatusCounts"), top)
 	stat := schema(t, doc, "StatusStatistic")
-
 	// The counters are listed once, in StatusStatistic; the top level
 	// takes them with allOf and adds the engines.
 	require.Len(t, top.AllOf, 2)
 	assert.Equal(t, "#/components/schemas/StatusStatistic", top.AllOf[0].Ref)
 	assert.Empty(t, top.Properties, "no counter restated at the top level")
 	engines := top.AllOf[1].Value
-	assert.Len(t, engines.Properties, 2)
 
-	assert.Len(t, stat.Properties, len(counters))
-	for _, c := range counters {
-		p := stat.Properties[c]
-		if !assert.NotNil(t, p, "StatusStatistic.%s", c) {
-			continue
-		}
-		v := p.Value
-		assert.True(t, v.Type.Is("integer"), "%s type", c)
-		assert.Equal(t, "int32", v.Format, "%s format", c)
-		if assert.NotNil(t, v.Min, "%s minimum", c) {
-			assert.Zero(t, *v.Min, "%s minimum", c)
-		}
+	names := counters(t)
+	assert.Len(t, stat.Properties, len(names))
+	for _, c := range names {
+		v := stat.Properties[c].Value
+		assert.True(t, strings.HasSuffix(c, "_count"), c)
+		assert.True(t, v.Type.Is("integer"), c)
+		assert.Equal(t, "int32", v.Format, c)
+		require.NotNil(t, v.Min, c)
+		assert.Zero(t, *v.Min, c)
 		assert.Equal(t, true, v.Extensions["x-go-type-skip-optional-pointer"], c)
 		assert.Equal(t, false, v.Extensions["x-omitempty"], c)
+		if v.Extensions["x-dcskit-failure"] == true {
+			assert.Equal(t, true, v.Extensions["x-dcskit-settled"], "%s: a failure is settled", c)
+		}
 	}
-	// Where instances settle, and which of those are failures, as the
-	// API page's statuses mean them.
+	// Where instances settle, and which of those are failures, as the API
+	// page's statuses mean them.
 	for c, want := range map[string][2]any{
 		"running_count": {true, nil}, "error_count": {true, true},
 		"frozen_count": {true, nil}, "createfailed_count": {true, true},
@@ -151,131 +156,70 @@ func TestCounterSchemas(t *testing.T) {
 		assert.Equal(t, want[1], ext["x-dcskit-failure"], c)
 	}
 	for name, s := range map[string]*openapi3.Schema{"InstanceStatusCounts": top, "StatusStatistic": stat} {
-		// Counters stay optional: the page's own example omits one.
-		assert.Empty(t, s.Required, name)
-		// Unknown counters from other API versions must be accepted.
-		assert.NotEqual(t, false, derefBool(s.AdditionalProperties.Has), name)
+		assert.Empty(t, s.Required, "%s: counters stay optional, the page's own example omits one", name)
+		assert.Nil(t, s.AdditionalProperties.Has, "%s: other API versions' counters are accepted", name)
 	}
-	assert.Contains(t, stat.Description, "restarting_count")
-
 	for engine, spelled := range map[string]string{"redis": "Redis", "memcached": "Memcached"} {
 		p := engines.Properties[engine]
 		require.NotNil(t, p, engine)
 		require.Len(t, p.Value.AllOf, 1, engine)
 		assert.Equal(t, "#/components/schemas/StatusStatistic", p.Value.AllOf[0].Ref, engine)
 		assert.Equal(t, spelled, p.Value.Extensions["x-dcskit-engine"], engine)
-		assert.Equal(t, true, p.Value.Extensions["x-go-type-skip-optional-pointer"], engine)
-		assert.Equal(t, false, p.Value.Extensions["x-omitempty"], engine)
 	}
+	assert.Len(t, engines.Properties, 2)
 }
 
-func derefBool(b *bool) any {
-	if b == nil {
-		return nil
-	}
-	return *b
-}
-
-func TestErrorSchemas(t *testing.T) {
+// admin.yaml names no status, engine, id rule or error body of its own:
+// it refers to dcs.yaml, and to vocabulary.gen.yaml, which is generated
+// from it, and iam.yaml takes its error bodies from dcs.yaml too.
+func TestOneStatementOfEachRule(t *testing.T) {
 	t.Parallel()
-	doc := loadDoc(t)
-	op := operation(t, doc)
-	errResp := schema(t, doc, "ErrorResponse")
-	assert.Same(t, errResp, responseSchema(t, op, "400"))
-	assert.Same(t, errResp, responseSchema(t, op, "500"))
-	assert.Same(t, errResp, responseSchema(t, op, "default"))
-	assert.Same(t, schema(t, doc, "GatewayErrorResponse"), responseSchema(t, op, "401"))
-
-	limits := map[string]uint64{"error_msg": 1024, "error_code": 9, "error_ext_msg": 1024}
-	for field, max := range limits {
-		p := errResp.Properties[field]
-		require.NotNil(t, p, field)
-		assert.True(t, p.Value.Type.Is("string"), field)
-		if assert.NotNil(t, p.Value.MaxLength, field) {
-			assert.Equal(t, max, *p.Value.MaxLength, field)
-		}
+	docs := load(t)
+	var statuses []any
+	for _, c := range counters(t) {
+		statuses = append(statuses, strings.ToUpper(strings.TrimSuffix(c, "_count")))
 	}
-	assert.True(t, errResp.Properties["error_ext_msg"].Value.Nullable)
-
-	gw := schema(t, doc, "GatewayErrorResponse")
-	for _, field := range []string{"error_code", "error_msg", "request_id"} {
-		p := gw.Properties[field]
-		if assert.NotNil(t, p, field) {
-			assert.True(t, p.Value.Type.Is("string"), field)
-		}
+	assert.Equal(t, statuses, schema(t, docs.Admin, "Status").Enum)
+	assert.Equal(t, []any{"Redis", "Memcached"}, schema(t, docs.Admin, "Engine").Enum)
+	for _, doc := range []*openapi3.T{docs.Admin, docs.IAM} {
+		assert.Equal(t, jsonValue(t, schema(t, docs.DCS, "ErrorResponse")), jsonValue(t, schema(t, doc, "ErrorResponse")), doc.Info.Title)
 	}
-	assert.NoError(t, gw.VisitJSON(map[string]any{
-		"error_code": "APIGW.0301",
-		"error_msg":  "Incorrect IAM authentication information: verify aksk signature fail",
-		"request_id": "0123456789abcdef",
-	}), "a 10-character gateway code fits the gateway schema")
-	assert.Error(t, gw.VisitJSON(map[string]any{
-		"error_code": "111401001",
-		"error_msg":  "token invalid",
-	}), "a DCS error body is not the gateway's")
-	assert.Error(t, gw.VisitJSON(map[string]any{
-		"error_code": "111401001",
-		"error_msg":  "token invalid",
-		"request_id": "0123456789abcdef",
-	}), "nor is a DCS error code")
+	assert.Equal(t, jsonValue(t, schema(t, docs.DCS, "GatewayErrorResponse")), jsonValue(t, schema(t, docs.IAM, "GatewayErrorResponse")))
+	for _, name := range []string{"admin.yaml", "iam.yaml"} {
+		raw, err := openapi.Files.ReadFile(name)
+		require.NoError(t, err)
+		assert.False(t, strings.Contains(string(raw), "RESTARTING"), "%s names no status", name)
+		assert.False(t, strings.Contains(string(raw), "^[A-Za-z0-9_-]{1,64}$"), "%s states no project id rule", name)
+	}
+	pid := schema(t, docs.Admin, "FixtureEntry").Properties["project_id"].Value
+	assert.Equal(t, jsonValue(t, schema(t, docs.DCS, "ProjectId")), jsonValue(t, pid))
 }
 
-func TestServersAndSecurity(t *testing.T) {
+func TestSeedExample(t *testing.T) {
 	t.Parallel()
-	doc := loadDoc(t)
-	require.Len(t, doc.Servers, 1)
-	assert.Equal(t, "https://dcs.{region}.myhuaweicloud.com", doc.Servers[0].URL)
-	region := doc.Servers[0].Variables["region"]
-	require.NotNil(t, region)
-	assert.Equal(t, "cn-north-4", region.Default)
-
-	schemes := doc.Components.SecuritySchemes
-	aksk := schemes["AKSK"]
-	require.NotNil(t, aksk)
-	assert.Equal(t, "header", aksk.Value.In)
-	assert.Equal(t, "Authorization", aksk.Value.Name)
-	assert.Contains(t, aksk.Value.Description, "SDK-HMAC-SHA256")
-	token := schemes["IAMToken"]
-	require.NotNil(t, token)
-	assert.Equal(t, "header", token.Value.In)
-	assert.Equal(t, "X-Auth-Token", token.Value.Name)
-	assert.Len(t, doc.Security, 2)
-}
-
-func TestSeedExampleIsTheSpecExampleAndValidates(t *testing.T) {
-	t.Parallel()
-	doc := loadDoc(t)
-	seed := readSeedExample(t)
+	doc := load(t).DCS
+	data, err := os.ReadFile("testdata/seed_example_200.json")
+	require.NoError(t, err)
+	var seed map[string]any
+	require.NoError(t, json.Unmarshal(data, &seed))
 	mt := operation(t, doc).Responses.Value("200").Value.Content.Get("application/json")
 	assert.Equal(t, seed, jsonValue(t, mt.Example), "the spec's 200 example is the API page's")
 	assert.NoError(t, mt.Schema.Value.VisitJSON(seed))
-}
 
-func TestSeedExampleRoundTripsThroughGeneratedTypes(t *testing.T) {
-	t.Parallel()
-	data, err := os.ReadFile("testdata/seed_example_200.json")
-	require.NoError(t, err)
+	// Through the generated types, the only difference is that counters
+	// the page left out come back as explicit zeros.
 	var counts gen.InstanceStatusCounts
 	require.NoError(t, json.Unmarshal(data, &counts))
-	got := jsonValue(t, counts)
-
-	// The only difference allowed: counters the page left out come back as
-	// explicit zeros, because our types always serialise every counter.
-	want := readSeedExample(t).(map[string]any)
-	addMissingZeros(want)
-	addMissingZeros(want["redis"].(map[string]any))
-	addMissingZeros(want["memcached"].(map[string]any))
-	assert.Equal(t, want, got)
-	assert.Equal(t, int32(16), counts.RunningCount)
-	assert.Equal(t, int32(22), counts.Memcached.CreateFailedCount)
-}
-
-func addMissingZeros(m map[string]any) {
-	for _, c := range counters {
-		if _, ok := m[c]; !ok {
-			m[c] = float64(0)
+	for _, m := range []any{seed, seed["redis"], seed["memcached"]} {
+		for _, c := range counters(t) {
+			if _, ok := m.(map[string]any)[c]; !ok {
+				m.(map[string]any)[c] = float64(0)
+			}
 		}
 	}
+	assert.Equal(t, seed, jsonValue(t, counts))
+	assert.Equal(t, int32(16), counts.RunningCount)
+	assert.Equal(t, int32(22), counts.Memcached.CreateFailedCount)
 }
 
 func TestGeneratedCountersArePlainInt32(t *testing.T) {
@@ -291,26 +235,21 @@ func TestGeneratedCountersArePlainInt32(t *testing.T) {
 			assert.Equal(t, reflect.Int32, f.Type.Kind(), "%s.%s", typ.Name(), f.Name)
 			assert.NotContains(t, tag, "omitempty", "%s.%s", typ.Name(), f.Name)
 		}
-		assert.Equal(t, len(counters), n, typ.Name())
+		assert.Equal(t, len(counters(t)), n, typ.Name())
 	}
-	redis, ok := reflect.TypeFor[gen.InstanceStatusCounts]().FieldByName("Redis")
-	require.True(t, ok)
-	assert.Equal(t, reflect.TypeFor[gen.StatusStatistic](), redis.Type, "no pointer for the engines")
-	// A zero value still serialises every counter.
 	data, err := json.Marshal(gen.InstanceStatusCounts{})
 	require.NoError(t, err)
-	for _, c := range counters {
-		assert.Contains(t, string(data), `"`+c+`":0`)
+	for _, c := range counters(t) {
+		assert.Contains(t, string(data), `"`+c+`":0`, "a zero value still serialises every counter")
 	}
 }
 
 func TestValidationBites(t *testing.T) {
 	t.Parallel()
-	doc := loadDoc(t)
-	counts := schema(t, doc, "InstanceStatusCounts")
-	errResp := schema(t, doc, "ErrorResponse")
-
-	tests := []struct {
+	doc := load(t).DCS
+	counts, errResp := schema(t, doc, "InstanceStatusCounts"), schema(t, doc, "ErrorResponse")
+	gw, pid, region := schema(t, doc, "GatewayErrorResponse"), schema(t, doc, "ProjectId"), schema(t, doc, "Region")
+	for _, tt := range []struct {
 		name   string
 		schema *openapi3.Schema
 		body   string
@@ -318,8 +257,11 @@ func TestValidationBites(t *testing.T) {
 	}{
 		{"error_code of 9 characters", errResp, `{"error_code":"111400063","error_msg":"bad","error_ext_msg":null}`, true},
 		{"error_code of 10 characters", errResp, `{"error_code":"APIGW.0301","error_msg":"bad"}`, false},
-		{"error_msg over 1024", errResp, `{"error_code":"111400063","error_msg":"` + strings.Repeat("x", 1025) + `"}`, false},
+		{"error_msg over 1024", errResp, `{"error_msg":"` + strings.Repeat("x", 1025) + `"}`, false},
 		{"error_ext_msg over 1024", errResp, `{"error_ext_msg":"` + strings.Repeat("x", 1025) + `"}`, false},
+		{"gateway body", gw, `{"error_code":"APIGW.0301","error_msg":"verify aksk signature fail","request_id":"01ab"}`, true},
+		{"a DCS body is not the gateway's", gw, `{"error_code":"111401001","error_msg":"token invalid"}`, false},
+		{"nor a DCS code", gw, `{"error_code":"111401001","error_msg":"token invalid","request_id":"01ab"}`, false},
 		{"negative counter", counts, `{"running_count":-1}`, false},
 		{"negative nested counter", counts, `{"redis":{"error_count":-1}}`, false},
 		{"counter as a string", counts, `{"running_count":"16"}`, false},
@@ -328,14 +270,17 @@ func TestValidationBites(t *testing.T) {
 		{"engine that is not an object", counts, `{"redis":3}`, false},
 		{"unknown counter from another API version", counts, `{"running_count":1,"deleting_count":2,"redis":{"closed_count":1}}`, true},
 		{"empty object", counts, `{}`, true},
-	}
-	for _, tt := range tests {
+		{"project id", pid, `"0605767e2c00d5552f8fc01a6f4d3b3a"`, true},
+		{"project id with a slash", pid, `"a/b"`, false},
+		{"project id too long", pid, `"` + strings.Repeat("a", 65) + `"`, false},
+		{"region", region, `"ap-southeast-1"`, true},
+		{"region in capitals", region, `"CN-NORTH-4"`, false},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var v any
 			require.NoError(t, json.Unmarshal([]byte(tt.body), &v))
-			err := tt.schema.VisitJSON(v)
-			if tt.ok {
+			if err := tt.schema.VisitJSON(v); tt.ok {
 				assert.NoError(t, err)
 			} else {
 				assert.Error(t, err)

@@ -35,25 +35,20 @@ import (
 
 // Options configure a Proxy.
 type Options struct {
-	// Upstream is where requests go: scheme and host, such as
-	// https://dcs.ap-southeast-1.myhuaweicloud.com. A path would change
-	// what was signed, so there is none.
-	Upstream string
-	// Transport carries requests upstream; nil means http.DefaultTransport.
-	Transport http.RoundTripper
-	// Logger gets a line per violation at Warn, and one per exchange at
-	// Info; nil discards them.
-	Logger *slog.Logger
+	// Upstream is scheme and host, such as
+	// https://dcs.ap-southeast-1.myhuaweicloud.com: a path would change
+	// what was signed.
+	Upstream  string
+	Transport http.RoundTripper // nil: http.DefaultTransport
+	Logger    *slog.Logger      // a line per violation at Warn, per exchange at Info; nil: none
 }
 
 // Summary counts what a Proxy has seen.
 type Summary struct {
-	Requests int // forwarded or refused by the upstream's absence
-	// Flagged is how many exchanges broke the spec, and Violations how
-	// many ways in all.
-	Flagged, Violations int
-	// Failed is how many requests got no answer from the upstream.
-	Failed int
+	Requests   int // forwarded or refused by the upstream's absence
+	Flagged    int // exchanges that broke the spec
+	Violations int // ways they broke it, in all
+	Failed     int // requests that got no answer from the upstream
 }
 
 func (s Summary) String() string {
@@ -72,7 +67,6 @@ type Proxy struct {
 	summary Summary
 }
 
-// New returns a Proxy to opts.Upstream.
 func New(opts Options) (*Proxy, error) {
 	target, err := parseUpstream(opts.Upstream)
 	if err != nil {
@@ -98,14 +92,12 @@ func New(opts Options) (*Proxy, error) {
 // parseUpstream accepts scheme://host[:port] with nothing after it.
 func parseUpstream(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL, which may hold a password
-		}
-		return nil, fmt.Errorf("upstream: %w", err)
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err // url.Error repeats the URL, which may hold a password
 	}
 	switch {
+	case err != nil:
+		return nil, fmt.Errorf("upstream: %w", err)
 	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
 		return nil, fmt.Errorf("upstream %q: want http(s)://host[:port]", u.Redacted())
 	case u.User != nil, u.RawQuery != "", u.Fragment != "", u.Path != "" && u.Path != "/":
@@ -115,114 +107,92 @@ func parseUpstream(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// Summary is what the Proxy has seen so far.
 func (p *Proxy) Summary() Summary {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.summary
 }
 
-// exchange is one request on its way through, found again by its
-// context when the answer comes.
-type exchange struct {
-	method, path string
-	found        []contract.Violation // the request's
-}
-
-type exchangeKey struct{}
+// requestFound is the context key of a request's violations, found
+// again when its answer comes.
+type requestFound struct{}
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{method: r.Method, path: r.URL.EscapedPath()}
-	body, rest, err := readUpTo(r.Body)
+	found := []contract.Violation{tooLarge("request")}
+	body, whole, err := buffer(&r.Body)
 	switch {
 	case err != nil:
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
 		return
-	case rest != nil:
-		x.found = append(x.found, tooLarge("request"))
-		r.Body = readCloser{io.MultiReader(bytes.NewReader(body), rest), r.Body}
-	default:
-		x.found = append(x.found, p.checker.RequestViolations(r.Context(), r, body)...)
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
+	case whole:
+		found = p.checker.RequestViolations(r.Context(), r, body)
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestFound{}, found)))
 }
 
 // checkResponse validates the upstream's answer on its way back.
 func (p *Proxy) checkResponse(resp *http.Response) error {
-	x, _ := resp.Request.Context().Value(exchangeKey{}).(*exchange)
-	if x == nil {
-		return nil
-	}
-	found := x.found
-	raw, rest, err := readUpTo(resp.Body)
+	req := resp.Request
+	found, _ := req.Context().Value(requestFound{}).([]contract.Violation)
+	raw, whole, err := buffer(&resp.Body)
 	switch {
 	case err != nil:
 		return err // the client gets a 502, and the log says why
-	case rest != nil:
+	case !whole:
 		found = append(found, tooLarge("response"))
-		resp.Body = readCloser{io.MultiReader(bytes.NewReader(raw), rest), resp.Body}
 	default:
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
 		if body, ok := p.decoded(resp, raw); ok {
-			found = append(found, p.checker.ResponseViolations(resp.Request.Context(), resp.Request, resp.StatusCode, resp.Header, body)...)
+			found = append(found, p.checker.ResponseViolations(req.Context(), req, resp.StatusCode, resp.Header, body)...)
 		}
 	}
-	p.report(resp.Request.Context(), x, resp.StatusCode, resp.Header.Get("X-Request-Id"), found)
+	p.count(len(found), false)
+	attrs := []slog.Attr{slog.String("request_id", resp.Header.Get("X-Request-Id")),
+		slog.String("method", req.Method), slog.String("path", req.URL.EscapedPath()), slog.Int("status", resp.StatusCode)}
+	for _, v := range found {
+		p.log.LogAttrs(req.Context(), slog.LevelWarn, "violation", append(attrs, slog.String("field", v.Field), slog.String("message", v.Message))...)
+	}
+	p.log.LogAttrs(req.Context(), slog.LevelInfo, "exchange", append(attrs, slog.Int("violations", len(found)))...)
 	return nil
 }
 
 // decoded is the body as the spec describes it: without the
 // Content-Encoding that the client asked for and the upstream applied.
 func (p *Proxy) decoded(resp *http.Response, raw []byte) ([]byte, bool) {
+	id := resp.Header.Get("X-Request-Id")
 	switch enc := strings.ToLower(resp.Header.Get("Content-Encoding")); enc {
 	case "", "identity":
 		return raw, true
 	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err == nil {
-			var body []byte
-			if body, err = io.ReadAll(io.LimitReader(zr, client.MaxBodySize+1)); err == nil && len(body) <= client.MaxBodySize {
+		if zr, err := gzip.NewReader(bytes.NewReader(raw)); err == nil {
+			body, err := io.ReadAll(io.LimitReader(zr, client.MaxBodySize+1))
+			if err == nil && len(body) <= client.MaxBodySize {
 				return body, true
 			}
 		}
-		p.log.Warn("answer not checked: its gzip body cannot be read within the limit", "request_id", resp.Header.Get("X-Request-Id"))
-		return nil, false
+		p.log.Warn("answer not checked: its gzip body cannot be read within the limit", "request_id", id)
 	default:
-		p.log.Warn("answer not checked: unknown Content-Encoding", "request_id", resp.Header.Get("X-Request-Id"), "content_encoding", enc)
-		return nil, false
+		p.log.Warn("answer not checked: unknown Content-Encoding", "request_id", id, "content_encoding", enc)
 	}
+	return nil, false
 }
 
-// report counts an exchange and logs its violations.
-func (p *Proxy) report(ctx context.Context, x *exchange, status int, requestID string, found []contract.Violation) {
+// count adds an exchange, with its violations, to the summary.
+func (p *Proxy) count(violations int, failed bool) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.summary.Requests++
-	p.summary.Violations += len(found)
-	if len(found) > 0 {
+	p.summary.Violations += violations
+	if violations > 0 {
 		p.summary.Flagged++
 	}
-	p.mu.Unlock()
-	attrs := []slog.Attr{
-		slog.String("request_id", requestID),
-		slog.String("method", x.method),
-		slog.String("path", x.path),
-		slog.Int("status", status),
+	if failed {
+		p.summary.Failed++
 	}
-	for _, v := range found {
-		p.log.LogAttrs(ctx, slog.LevelWarn, "violation", append(attrs, slog.String("field", v.Field), slog.String("message", v.Message))...)
-	}
-	p.log.LogAttrs(ctx, slog.LevelInfo, "exchange", append(attrs, slog.Int("violations", len(found)))...)
 }
 
 // upstreamFailed answers 502 when the upstream gives no answer.
 func (p *Proxy) upstreamFailed(w http.ResponseWriter, r *http.Request, err error) {
-	p.mu.Lock()
-	p.summary.Requests++
-	p.summary.Failed++
-	p.mu.Unlock()
+	p.count(0, true)
 	p.log.LogAttrs(r.Context(), slog.LevelError, "no answer from upstream",
 		slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()), slog.String("error", err.Error()))
 	w.WriteHeader(http.StatusBadGateway)
@@ -232,21 +202,16 @@ func tooLarge(what string) contract.Violation {
 	return contract.Violation{Message: fmt.Sprintf("%s body over %d bytes, the client's limit: not checked", what, client.MaxBodySize)}
 }
 
-// readUpTo reads r up to client.MaxBodySize. Past that it returns what it
-// read and the rest of r, unread.
-func readUpTo(r io.Reader) (head []byte, rest io.Reader, err error) {
-	if r == nil || r == http.NoBody {
-		return nil, nil, nil
+// buffer reads *body up to client.MaxBodySize, and puts back a body that
+// reads it all. whole is false if there is more.
+func buffer(body *io.ReadCloser) (head []byte, whole bool, err error) {
+	if *body == nil || *body == http.NoBody {
+		return nil, true, nil
 	}
-	head, err = io.ReadAll(io.LimitReader(r, client.MaxBodySize+1))
-	if err != nil || len(head) <= client.MaxBodySize {
-		return head, nil, err
-	}
-	return head, r, nil
-}
-
-// readCloser reads from one reader and closes another.
-type readCloser struct {
-	io.Reader
-	io.Closer
+	head, err = io.ReadAll(io.LimitReader(*body, client.MaxBodySize+1))
+	*body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), *body), *body}
+	return head, len(head) <= client.MaxBodySize, err
 }

@@ -62,7 +62,7 @@ func start(t *testing.T, up string) (*proxy.Proxy, string, *syncbuf.Buffer) {
 
 func newClient(t *testing.T, url string, opts ...client.Option) *client.Client {
 	t.Helper()
-	c, err := client.New(append([]client.Option{client.WithEndpoint(url), client.WithProjectID(testProject), client.WithoutRetry()}, opts...)...)
+	c, err := client.New(append([]client.Option{client.WithEndpoint(url), client.WithProjectID(testProject), client.WithRetry(client.RetryPolicy{MaxAttempts: 1})}, opts...)...)
 	require.NoError(t, err)
 	return c
 }
@@ -93,7 +93,7 @@ func TestVerifyThroughTheProxy(t *testing.T) {
 	t.Parallel()
 	_, h := upstream(t)
 	p, url, _ := start(t, serve(t, h))
-	r, err := conformance.Check(t.Context(), newClient(t, url, client.WithCredentials(testAK, testSK)))
+	r, err := conformance.Check(t.Context(), client.WithEndpoint(url), client.WithProjectID(testProject), client.WithCredentials(testAK, testSK))
 	require.NoError(t, err)
 	assert.True(t, r.Conformant(), "%+v", r.Findings)
 	assert.Equal(t, proxy.Summary{Requests: 5}, p.Summary())
@@ -145,13 +145,14 @@ func TestLogsHoldNoCredentials(t *testing.T) {
 	_, h := upstream(t)
 	_, url, logs := start(t, serve(t, h))
 	var signature string
-	c := newClient(t, url, client.WithCredentials(testAK, testSK+"-wrong"))
-	_, _, err := c.RawInstanceStatus(t.Context(), new("x"), func(r *http.Request) {
+	signed := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
 		a, err := signer.ParseAuthorization(r.Header.Get("Authorization"))
 		require.NoError(t, err)
 		signature = a.Signature
-	})
-	require.NoError(t, err)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	_, err := newClient(t, url, client.WithCredentials(testAK, testSK+"-wrong"), client.WithHTTPClient(signed)).InstanceStatus(t.Context())
+	require.Error(t, err)
 	_, err = newClient(t, url, client.WithIAMToken(testToken+"-wrong")).InstanceStatus(t.Context())
 	require.Error(t, err)
 	require.NotEmpty(t, signature)
@@ -159,6 +160,10 @@ func TestLogsHoldNoCredentials(t *testing.T) {
 		assert.NotContains(t, logs.String(), secret)
 	}
 }
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()

@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 tar --exclude=./.git --exclude='./bin' -cf - . | tar -xf - -C "$work"
 # Generated files are removed in the copy first, so that one the
 # generators no longer make shows up as missing instead of lingering.
-find "$work" -name '*.gen.go' -delete
+find "$work" -name '*.gen.go' -delete -o -name '*.gen.yaml' -delete
 (cd "$work" && go generate ./...)
 
 status=0
@@ -26,8 +26,8 @@ for f in $(find gen -name '*.go'); do
 		status=1
 	fi
 done
-committed=$(find . -path ./.git -prune -o -name '*.gen.go' -print | sort)
-regenerated=$(cd "$work" && find . -name '*.gen.go' -print | sort)
+committed=$(find . -path ./.git -prune -o \( -name '*.gen.go' -o -name '*.gen.yaml' \) -print | sort)
+regenerated=$(cd "$work" && find . \( -name '*.gen.go' -o -name '*.gen.yaml' \) -print | sort)
 if [ "$committed" != "$regenerated" ]; then
 	echo "check-generated: the set of generated files differs (< in the tree, > regenerated):" >&2
 	diff <(echo "$committed") <(echo "$regenerated") >&2 || true

@@ -89,12 +89,3 @@ func TestAuth(t *testing.T) {
 		}
 	}
 }
-
-func TestAuthSkipsAdminAPI(t *testing.T) {
-	t.Parallel()
-	f := startListener(t, server.Options{AccessKey: "ak", SecretKey: "sk", Token: "t"})
-	assert.Equal(t, http.StatusOK, f.call(t, http.MethodGet, "/_fake/healthz", "").status)
-	// Unknown URLs are answered before authentication, as by a gateway
-	// that knows no such API.
-	assert.Equal(t, http.StatusNotFound, f.call(t, http.MethodGet, "/v3/x", "").status)
-}

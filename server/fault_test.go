@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/server"
 	"github.com/dcskit/dcskit/servertest"
 )
@@ -48,6 +50,9 @@ func TestFaultsQueueInOrder(t *testing.T) {
 	for _, want := range []int{503, 500, 200} {
 		assert.Equal(t, want, f.call(t, http.MethodGet, statusPath("p"), "").status)
 	}
+	f.InjectFault(server.Fault{Status: 503})
+	f.Reset()
+	assert.Equal(t, http.StatusOK, f.call(t, http.MethodGet, statusPath("p"), "").status, "Reset clears faults")
 }
 
 func TestFaultDelay(t *testing.T) {
@@ -66,7 +71,7 @@ func TestFaultDrop(t *testing.T) {
 	s.InjectFault(server.Fault{Drop: true})
 	// A fresh transport: Go retries a GET that failed on a reused
 	// connection, which would hide the drop.
-	c := &http.Client{Transport: checker(t).Transport(t, &http.Transport{})}
+	c := &http.Client{Transport: contracttest.New(t).Transport(t, &http.Transport{})}
 	_, err := c.Get(s.URL() + statusPath("p"))
 	require.Error(t, err)
 
@@ -83,17 +88,10 @@ func TestInjectFaultPanicsOnNonsense(t *testing.T) {
 	for _, f := range []server.Fault{
 		{Status: 200}, {Status: 600}, {Delay: -1}, {Times: -1}, {ProjectID: "a b", Status: 503},
 		{RetryAfter: time.Second}, {Status: 503, RetryAfter: -1}, {Status: 401, ErrorCode: "111401000"},
+		{Delay: server.MaxFaultDelay + 1},
 	} {
 		assert.Panics(t, func() { s.InjectFault(f) }, "%+v", f)
 	}
-}
-
-func TestResetClearsFaults(t *testing.T) {
-	t.Parallel()
-	f := startListener(t, server.Options{})
-	f.InjectFault(server.Fault{Status: 503})
-	f.Reset()
-	assert.Equal(t, http.StatusOK, f.call(t, http.MethodGet, statusPath("p"), "").status)
 }
 
 // A fault for one project lets other projects' requests by, however
@@ -197,6 +195,7 @@ func TestListFaults(t *testing.T) {
 func TestFaultRefused(t *testing.T) {
 	t.Parallel()
 	f := startListener(t, server.Options{})
+	unchecked := startHandler(t, server.Options{DisableValidation: true})
 	for _, tt := range []struct{ body, want string }{
 		{`{"delay":"1.5s","delay_ms":1500}`, "give delay or delay_ms, not both"},
 		{`{"delay":"soon"}`, "delay"},
@@ -209,13 +208,24 @@ func TestFaultRefused(t *testing.T) {
 		{`{"status":503,"error_code":"a b"}`, "error_code"},
 		{`{"status":503,"project_id":"a/b"}`, "project_id"},
 		{`{"status":503,"error_msg":"` + strings.Repeat("x", 1025) + `"}`, "error_msg"},
+		{fmt.Sprintf(`{"delay_ms":%d}`, server.MaxFaultDelay.Milliseconds()+1), "MaxFaultDelay"},
+		{`{"delay_ms":9223372036854775807}`, "MaxFaultDelay"},
+		{`{"delay_ms":-1}`, "delay_ms"},
 	} {
-		r := f.call(t, http.MethodPost, "/_fake/faults", tt.body)
-		assert.Equal(t, http.StatusBadRequest, r.status, tt.body)
-		assert.Contains(t, r.error(t).Msg, tt.want, tt.body)
+		for _, validation := range []bool{true, false} {
+			f := map[bool]*fake{true: f, false: unchecked}[validation]
+			r := f.call(t, http.MethodPost, "/_fake/faults", tt.body)
+			assert.Equal(t, http.StatusBadRequest, r.status, tt.body)
+			assert.Contains(t, r.error(t).Msg, tt.want, tt.body)
+		}
 	}
 	assert.Empty(t, f.Faults())
-	assert.Equal(t, http.StatusOK, f.call(t, http.MethodGet, statusPath("p"), "").status)
+	assert.Empty(t, unchecked.Faults())
+
+	for range server.MaxPendingFaults {
+		f.InjectFault(server.Fault{Status: 503})
+	}
+	limitError(t, f.call(t, http.MethodPost, "/_fake/faults", `{"status":503}`), "MaxPendingFaults")
 }
 
 // The README's fault examples, as written: the Go value and the admin

@@ -14,6 +14,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/gen/admin"
 )
 
@@ -27,29 +29,28 @@ func (e *FixtureError) Error() string {
 	return fmt.Sprintf("fixture %s: %v", e.File, &e.InvalidError)
 }
 
-// MaxFixtureSize bounds a fixture file. A fixture that stands for many
-// instances does so with "count", so this is plenty.
-const MaxFixtureSize = 64 << 20
-
 // LoadFixture replaces every instance with those of the fixture read from
-// r (see the package documentation for the format). name identifies the
-// fixture in errors. A bad fixture is a *FixtureError and changes nothing.
+// r, in the format of admin.yaml's Fixture schema, and the project table
+// with the fixture's, if it has one. name identifies the fixture in
+// errors. A bad fixture is a *FixtureError and changes nothing.
 func (s *Server) LoadFixture(name string, r io.Reader) error {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFixtureSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, int64(s.maxFixture)+1))
 	if err != nil {
 		return fmt.Errorf("fixture %s: %w", name, err)
 	}
-	if len(data) > MaxFixtureSize {
-		return &FixtureError{File: name, InvalidError: InvalidError{Index: -1, Err: fmt.Errorf("larger than %d MiB", MaxFixtureSize>>20)}}
+	var fx admin.Fixture
+	if len(data) > s.maxFixture {
+		err = invalid("", "larger than %d bytes (MaxFixtureSize)", s.maxFixture)
+	} else if fx, err = decodeFixture(data); err == nil {
+		_, err = s.loadFixture(fx, true)
 	}
-	fx, err := s.decodeFixture(data)
-	if err == nil {
-		_, err = s.applyFixture(name, fx, s.store.replace)
+	if ie, ok := errors.AsType[*InvalidError](err); ok {
+		return &FixtureError{File: name, InvalidError: *ie}
 	}
-	if err == nil {
-		err = s.applyFixtureProjects(fx, s.projects.replace)
+	if err != nil {
+		return fmt.Errorf("fixture %s: %w", name, err)
 	}
-	return asFixtureError(name, err)
+	return nil
 }
 
 // LoadFixtureFile is LoadFixture for a file.
@@ -63,33 +64,33 @@ func (s *Server) LoadFixtureFile(path string) error {
 }
 
 // decodeFixture checks data against admin.yaml's Fixture schema, the one
-// statement of the format, and decodes it into the generated type.
-func (s *Server) decodeFixture(data []byte) (admin.Fixture, error) {
+// statement of the format, and decodes it.
+func decodeFixture(data []byte) (admin.Fixture, error) {
 	var fx admin.Fixture
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return fx, &InvalidError{Index: -1, Err: fmt.Errorf("not JSON: %v", err)}
+		return fx, invalid("", "not JSON: %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fx, &InvalidError{Index: -1, Err: errors.New("data after the JSON object")}
+		return fx, invalid("", "data after the JSON object")
 	}
-	if err := s.specs.admin.schema("Fixture").VisitJSON(doc); err != nil {
+	if err := specs().Admin.Components.Schemas["Fixture"].Value.VisitJSON(doc); err != nil {
 		return fx, schemaInvalid(err)
 	}
 	if err := json.Unmarshal(data, &fx); err != nil {
-		return fx, &InvalidError{Index: -1, Err: err}
+		return fx, invalid("", "%v", err)
 	}
 	return fx, nil
 }
 
 // schemaInvalid turns kin-openapi's verdict on a fixture into an
-// InvalidError that names the entry and the field.
+// InvalidError that names the entry and the field, and the valid values.
 func schemaInvalid(err error) *InvalidError {
 	se, ok := errors.AsType[*openapi3.SchemaError](err)
 	if !ok {
-		return &InvalidError{Index: -1, Err: err}
+		return invalid("", "%v", err)
 	}
 	ie := &InvalidError{Index: -1}
 	path := se.JSONPointer()
@@ -99,35 +100,32 @@ func schemaInvalid(err error) *InvalidError {
 		}
 	}
 	reason := se.Reason
-	obj, isObject := se.Value.(map[string]any)
+	obj, _ := se.Value.(map[string]any)
 	unknown := ""
-	if isObject && (se.SchemaField == "properties" || se.SchemaField == "additionalProperties") {
+	if se.SchemaField == "properties" || se.SchemaField == "additionalProperties" {
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			if _, known := se.Schema.Properties[k]; !known {
+			if _, known := se.Schema.Properties[k]; !known && unknown == "" {
 				unknown = k
-				break
 			}
 		}
 	}
 	switch {
 	case unknown != "":
-		// Name the field, and the fields there are.
-		path = append(path, unknown)
-		reason = "unknown field"
+		path, reason = append(path, unknown), "unknown field"
 		ie.Valid = slices.Sorted(maps.Keys(se.Schema.Properties))
 	case se.SchemaField == "enum":
-		reason = fmt.Sprintf("unknown value %s", jsonText(se.Value))
+		reason = "unknown value " + jsonText(se.Value)
 		for _, v := range se.Schema.Enum {
 			ie.Valid = append(ie.Valid, fmt.Sprint(v))
 		}
 	case se.SchemaField == "pattern":
-		// The schema's description states the rule; its first sentence
-		// reads better than the regular expression.
+		// The first sentence of the description reads better than the
+		// regular expression.
 		rule, _, _ := strings.Cut(strings.TrimSpace(se.Schema.Description), ".")
 		if rule != "" {
 			rule = strings.ToLower(rule[:1]) + rule[1:]
 		}
-		reason = fmt.Sprintf("%s is not %s", jsonText(se.Value), rule)
+		reason = jsonText(se.Value) + " is not " + rule
 	default:
 		switch se.Value.(type) {
 		case map[string]any, []any:
@@ -135,8 +133,7 @@ func schemaInvalid(err error) *InvalidError {
 			reason = jsonText(se.Value) + ": " + reason
 		}
 	}
-	ie.Field = strings.Join(path, ".")
-	ie.Err = errors.New(reason)
+	ie.Field, ie.Err = strings.Join(path, "."), errors.New(reason)
 	return ie
 }
 
@@ -148,63 +145,70 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-// applyFixture turns a decoded fixture into groups of instances, one per
-// entry, and hands them to apply (the store's add or replace). It returns
-// the groups as added: each with its first instance. A bad project table
-// fails it too, before anything is applied; applyFixtureProjects applies
-// the table.
-func (s *Server) applyFixture(name string, fx admin.Fixture, apply func([]group) ([]Instance, error)) ([]group, error) {
-	if _, ie := fixtureProjects(fx); ie != nil {
-		return nil, asFixtureError(name, ie)
+// loadFixture adds fx, or with replace puts it in place of every
+// instance, and returns its entries as added.
+func (s *Server) loadFixture(fx admin.Fixture, replace bool) (admin.AddResult, error) {
+	var projects []Project // nil: none given
+	if fx.Projects != nil {
+		projects = []Project{}
+		for _, p := range *fx.Projects {
+			projects = append(projects, Project{ID: p.Id, Name: p.Name})
+		}
+		if err := checkProjects(projects, "projects"); err != nil {
+			return admin.AddResult{}, err
+		}
 	}
 	groups := make([]group, len(fx.Instances))
 	for i, e := range fx.Instances {
-		g, ie := entryGroup(e)
-		if ie != nil {
+		g := group{Instance{ProjectID: e.ProjectId, ID: deref(e.Id), Name: deref(e.Name), Engine: dcs.Engine(e.Engine), Status: dcs.Status(e.Status)}, 1}
+		if e.Count != nil {
+			g.count = *e.Count
+		}
+		var ie *InvalidError
+		if g.Becomes, ie = transitionFromAPI(e.Becomes); ie != nil {
 			ie.Index = i
-			return nil, asFixtureError(name, ie)
+			return admin.AddResult{}, ie
 		}
 		groups[i] = g
 	}
-	first, err := apply(groups)
+	add := s.store.add
+	if replace {
+		add = s.store.replace
+	}
+	added, err := add(groups, projects)
 	if err != nil {
-		return nil, asFixtureError(name, err)
+		return admin.AddResult{}, err
 	}
-	for i := range groups {
-		groups[i].Instance = first[i]
+	// One item per entry: the answer grows with the request, not its counts.
+	out := admin.AddResult{Instances: make([]admin.AddedEntry, len(groups))}
+	for i, in := range added {
+		out.Added += groups[i].count
+		out.Instances[i] = admin.AddedEntry{ProjectId: in.ProjectID, Id: in.ID, Name: in.Name,
+			Engine: gen.Engine(in.Engine), Status: gen.Status(in.Status), Count: groups[i].count, Becomes: transitionToAPI(in.Becomes)}
 	}
-	return groups, nil
+	return out, nil
 }
 
-// entryGroup is what one fixture entry stands for. The store checks the
-// rest.
-func entryGroup(e admin.FixtureEntry) (group, *InvalidError) {
-	g := group{
-		Instance: Instance{ProjectID: e.ProjectId, ID: deref(e.Id), Name: deref(e.Name), Engine: e.Engine, Status: e.Status},
-		count:    1,
-	}
-	if e.Count != nil {
-		g.count = *e.Count
-	}
-	if e.Becomes != nil {
-		t, ie := transitionFromAPI(e.Becomes, "becomes")
-		if ie != nil {
-			return g, ie
+// CountsFixture is a fixture under which a fake answers projectID's
+// counts as c, failed creations included: one entry with a count per
+// engine and status with instances. `dcskit status -o fixture` writes it
+// from a real answer. A count out of a fixture's range, or a project id a
+// fixture cannot hold, is an *InvalidError.
+func CountsFixture(projectID string, c dcs.Counts) (admin.Fixture, error) {
+	fx := admin.Fixture{Instances: []admin.FixtureEntry{}}
+	for _, e := range dcs.Engines() {
+		for _, st := range dcs.Statuses() {
+			n := int(c.Engine(e).Get(st))
+			switch {
+			case n == 0:
+				continue
+			case n < 0 || n > MaxCount:
+				return admin.Fixture{}, invalid(e.Key()+"."+st.Counter(), "%d is out of a fixture's range 1 to %d", n, MaxCount)
+			case !dcs.ValidProjectID(projectID):
+				return admin.Fixture{}, invalidID("project_id", projectID)
+			}
+			fx.Instances = append(fx.Instances, admin.FixtureEntry{ProjectId: projectID, Engine: gen.Engine(e), Status: gen.Status(st), Count: &n})
 		}
-		g.Becomes = t // shared by the count's instances; the store copies it
 	}
-	return g, nil
-}
-
-func asFixtureError(name string, err error) error {
-	if fe, ok := errors.AsType[*FixtureError](err); ok {
-		return fe
-	}
-	if ie, ok := errors.AsType[*InvalidError](err); ok {
-		return &FixtureError{File: name, InvalidError: *ie}
-	}
-	if le, ok := errors.AsType[*LimitError](err); ok && name != fixtureBodyName {
-		return fmt.Errorf("fixture %s: %w", name, le)
-	}
-	return err
+	return fx, nil
 }

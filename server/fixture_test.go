@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,27 +16,28 @@ func TestLoadFixture(t *testing.T) {
 	t.Parallel()
 	s, err := server.New(server.Options{})
 	require.NoError(t, err)
-	loadFixture(t, s)
-	assert.Equal(t, fixtureCounts(), s.Counts(fixtureProject, true))
-	assert.Len(t, s.Instances(""), 8+8+22+22+1+3)
-	assert.Len(t, s.Instances("other_project"), 3)
-
+	for range 2 { // loading again replaces, it does not add
+		loadFixture(t, s)
+		assert.Equal(t, fixtureCounts(true), s.Counts(fixtureProject, true))
+		assert.Len(t, s.Instances(""), 8+8+22+22+1+3)
+		assert.Len(t, s.Instances("other_project"), 3)
+	}
 	named := s.Instances(fixtureProject)[8+8+22+22]
 	assert.Equal(t, server.Instance{
 		ProjectID: fixtureProject, ID: "6f1a3c2e-8d4b-4e5f-9a7c-1b2d3e4f5a6b", Name: "orders-cache",
 		Engine: dcs.Redis, Status: dcs.Restarting,
 	}, named)
 
-	// Loading again replaces, it does not add.
-	loadFixture(t, s)
-	assert.Len(t, s.Instances(""), 8+8+22+22+1+3)
-}
+	require.NoError(t, s.LoadFixture("f", strings.NewReader(
+		`{"instances":[{"project_id":"p","engine":"Memcached","status":"ERROR","name":"web","count":3}]}`)))
+	var got []string
+	for _, in := range s.Instances("p") {
+		got = append(got, in.Name)
+	}
+	assert.Equal(t, []string{"web-1", "web-2", "web-3"}, got, "a count numbers its names")
 
-func TestLoadFixtureFileMissing(t *testing.T) {
-	t.Parallel()
-	s, err := server.New(server.Options{})
-	require.NoError(t, err)
 	assert.ErrorContains(t, s.LoadFixtureFile("testdata/nope.json"), "nope.json")
+
 }
 
 func TestBadFixtures(t *testing.T) {
@@ -86,15 +86,14 @@ func TestBadFixtures(t *testing.T) {
 		{"bad then", with(becomes(`{"status":"RUNNING","after":"3s","then":{"status":"RUNNING","after":"soon"}}`)), 1, "becomes.then.after", []string{"instances[1].becomes.then.after", `"soon"`}},
 		{"duplicate id", `{"instances":[{"project_id":"p","engine":"Redis","status":"RUNNING","id":"x"},{"project_id":"p","engine":"Redis","status":"RUNNING","id":"x"}]}`, 1, "id", []string{"instances[1].id", `"x"`}},
 	}
+	s, err := server.New(server.Options{})
+	require.NoError(t, err)
+	loadFixture(t, s)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := server.New(server.Options{})
-			require.NoError(t, err)
-			loadFixture(t, s)
 			before := s.Instances("")
-
-			err = s.LoadFixture("bad.json", strings.NewReader(tt.body))
+			err := s.LoadFixture("bad.json", strings.NewReader(tt.body))
 			var fe *server.FixtureError
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, "bad.json", fe.File)
@@ -109,51 +108,43 @@ func TestBadFixtures(t *testing.T) {
 	}
 }
 
-func TestFixtureCountExpands(t *testing.T) {
-	t.Parallel()
-	s, err := server.New(server.Options{})
-	require.NoError(t, err)
-	require.NoError(t, s.LoadFixture("f", strings.NewReader(
-		`{"instances":[{"project_id":"p","engine":"Memcached","status":"ERROR","name":"web","count":3}]}`)))
-	insts := s.Instances("p")
-	require.Len(t, insts, 3)
-	for i, in := range insts {
-		assert.Equal(t, "web-"+string(rune('1'+i)), in.Name)
-	}
-	assert.Equal(t, int32(3), s.Counts("p", false).Memcached[dcs.Error.Index()])
-}
-
 func TestAdminRejectsBadFixture(t *testing.T) {
 	t.Parallel()
 	for _, m := range modes {
 		for _, validation := range []bool{true, false} {
-			name := m.name + "/validation"
-			if !validation {
-				name = m.name + "/no validation"
+			f := m.start(t, server.Options{DisableValidation: !validation})
+			loadFixture(t, f.Server)
+			for _, method := range []string{http.MethodPut, http.MethodPost} {
+				r := f.call(t, method, "/_fake/instances", `{"instances":[{"project_id":"p","engine":"redis","status":"RUNNING"}]}`)
+				assert.Equal(t, http.StatusBadRequest, r.status)
+				e := r.error(t)
+				assert.Equal(t, "111400063", e.Code)
+				assert.Contains(t, e.Msg, "Redis")
 			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				f := m.start(t, server.Options{DisableValidation: !validation})
-				loadFixture(t, f.Server)
-				for _, method := range []string{http.MethodPut, http.MethodPost} {
-					r := f.call(t, method, "/_fake/instances", `{"instances":[{"project_id":"p","engine":"redis","status":"RUNNING"}]}`)
-					assert.Equal(t, http.StatusBadRequest, r.status)
-					e := r.error(t)
-					assert.Equal(t, "111400063", e.Code)
-					assert.Contains(t, e.Msg, "Redis")
-				}
-				assert.Equal(t, fixtureCounts(), f.counts(t, fixtureProject, "?include_failure=true"))
-			})
+			assert.Equal(t, fixtureCounts(true), f.counts(t, fixtureProject, "?include_failure=true"))
 		}
 	}
 }
 
-func TestFixtureErrorsAreTyped(t *testing.T) {
+func TestCountsFixture(t *testing.T) {
 	t.Parallel()
-	s, err := server.New(server.Options{})
+	want := fixtureCounts(true)
+	fx, err := server.CountsFixture(fixtureProject, want)
 	require.NoError(t, err)
-	err = s.LoadFixture("f", strings.NewReader(`{"instances":[{"project_id":"p","engine":"X","status":"RUNNING"}]}`))
-	fe, ok := errors.AsType[*server.FixtureError](err)
-	require.True(t, ok)
-	assert.Equal(t, []string{"Redis", "Memcached"}, fe.Valid)
+	assert.Len(t, fx.Instances, 5, "one entry per engine and status with instances")
+
+	f := startHandler(t, server.Options{})
+	assert.Equal(t, 200, f.call(t, "PUT", "/_fake/instances", jsonBody(t, fx)).status, "the admin API takes it as it is")
+	assert.Equal(t, want, f.Counts(fixtureProject, true))
+
+	var ie *server.InvalidError
+	_, err = server.CountsFixture("p", counts(map[dcs.Engine]map[dcs.Status]int32{dcs.Memcached: {dcs.Running: 1_000_001}}))
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, "memcached.running_count", ie.Field)
+	_, err = server.CountsFixture("no/slash", counts(map[dcs.Engine]map[dcs.Status]int32{dcs.Redis: {dcs.Running: 1}}))
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, "project_id", ie.Field)
+	fx, err = server.CountsFixture("no/slash", dcs.Counts{})
+	require.NoError(t, err, "nothing to hold")
+	assert.Empty(t, fx.Instances)
 }

@@ -86,17 +86,9 @@ func assertCountsMatchInstances(t *testing.T, s *server.Server) {
 			c = &dcs.Counts{}
 			want[in.ProjectID] = c
 		}
-		i := in.Status.Index()
-		require.GreaterOrEqual(t, i, 0, "instance %+v", in)
-		switch in.Engine {
-		case dcs.Redis:
-			c.Redis[i]++
-		case dcs.Memcached:
-			c.Memcached[i]++
-		default:
-			t.Fatalf("instance %+v has an unknown engine", in)
-		}
-		c.Total[i]++
+		require.NotEmpty(t, in.Engine.Key(), "instance %+v", in)
+		require.NotEmpty(t, in.Status.Counter(), "instance %+v", in)
+		c.Add(in.Engine, in.Status, 1)
 	}
 	for project, c := range want {
 		assert.Equal(t, *c, s.Counts(project, true), "project %q", project)

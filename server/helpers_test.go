@@ -1,13 +1,14 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +16,7 @@ import (
 	"github.com/dcskit/dcskit/dcs"
 	"github.com/dcskit/dcskit/gen"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
+	"github.com/dcskit/dcskit/internal/syncbuf"
 	"github.com/dcskit/dcskit/server"
 	"github.com/dcskit/dcskit/servertest"
 )
@@ -24,11 +26,7 @@ const (
 	fixtureProject = "0605767e2c00d5552f8fc01a6f4d3b3a"
 )
 
-// checker validates responses against both the DCS and the admin spec.
-func checker(t *testing.T) contracttest.Checker {
-	t.Helper()
-	return contracttest.New(t)
-}
+var epoch = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // fake is a server under test and a way to send it requests whose every
 // answer is checked against the spec.
@@ -38,14 +36,12 @@ type fake struct {
 	do   func(*http.Request) (*http.Response, error)
 }
 
-// mode is one way of running the fake: on a loopback listener, or as a
-// bare http.Handler.
-type mode struct {
+// modes are the ways of running the fake: on a loopback listener, as
+// Start serves it, or as a bare http.Handler.
+var modes = []struct {
 	name  string
 	start func(t *testing.T, opts server.Options) *fake
-}
-
-var modes = []mode{
+}{
 	{"listener", startListener},
 	{"handler", startHandler},
 }
@@ -53,7 +49,7 @@ var modes = []mode{
 func startListener(t *testing.T, opts server.Options) *fake {
 	t.Helper()
 	s := servertest.New(t, opts)
-	c := &http.Client{Transport: checker(t).Transport(t, nil)}
+	c := &http.Client{Transport: contracttest.New(t).Transport(t, nil)}
 	return &fake{Server: s, base: s.URL(), do: c.Do}
 }
 
@@ -61,7 +57,7 @@ func startHandler(t *testing.T, opts server.Options) *fake {
 	t.Helper()
 	s, err := server.New(opts)
 	require.NoError(t, err)
-	h := checker(t).Handler(t, s.Handler())
+	h := contracttest.New(t).Handler(t, s.Handler())
 	return &fake{Server: s, base: "http://fake.test", do: func(r *http.Request) (*http.Response, error) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
@@ -69,8 +65,14 @@ func startHandler(t *testing.T, opts server.Options) *fake {
 	}}
 }
 
+// logged is a logger at level and what it wrote, as JSON lines.
+func logged(level slog.Level) (*slog.Logger, *syncbuf.Buffer) {
+	var b syncbuf.Buffer
+	return slog.New(slog.NewJSONHandler(&b, &slog.HandlerOptions{Level: level})), &b
+}
+
 // request builds a request to the fake; path may carry escapes and a query.
-func (f *fake) request(t *testing.T, method, path string, body string) *http.Request {
+func (f *fake) request(t *testing.T, method, path, body string) *http.Request {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -98,7 +100,7 @@ func (f *fake) send(t *testing.T, req *http.Request) reply {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	assert.Len(t, resp.Header.Get("X-Request-Id"), 32, "every response has an X-Request-Id")
+	assert.Len(t, resp.Header.Get("X-Request-Id"), 32, "every answer has an X-Request-Id")
 	return reply{resp.StatusCode, resp.Header, body}
 }
 
@@ -119,7 +121,7 @@ func (f *fake) counts(t *testing.T, projectID, query string) dcs.Counts {
 	return dcs.FromAPI(out)
 }
 
-// apiError decodes an ErrorResponse (or the gateway's error) body.
+// apiError is an ErrorResponse, or the gateway's error, decoded.
 type apiError struct {
 	Code      string `json:"error_code"`
 	Msg       string `json:"error_msg"`
@@ -134,33 +136,58 @@ func (r reply) error(t *testing.T) apiError {
 	return e
 }
 
+// decode decodes a 200 answer into a value of type T.
+func decode[T any](t *testing.T, r reply) T {
+	t.Helper()
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var v T
+	require.NoError(t, json.Unmarshal(r.body, &v))
+	return v
+}
+
 // loadFixture loads the test fixture into s.
 func loadFixture(t *testing.T, s *server.Server) {
 	t.Helper()
 	require.NoError(t, s.LoadFixtureFile(fixtureFile))
 }
 
-// fixtureCounts is what testdata/fixture.json holds for fixtureProject,
-// CREATEFAILED included.
-func fixtureCounts() dcs.Counts {
+// counts builds dcs.Counts from counts per engine and status.
+func counts(m map[dcs.Engine]map[dcs.Status]int32) dcs.Counts {
 	var c dcs.Counts
-	run, failed, restarting := dcs.Running.Index(), dcs.CreateFailed.Index(), dcs.Restarting.Index()
-	c.Redis[run], c.Memcached[run] = 8, 8
-	c.Redis[failed], c.Memcached[failed] = 22, 22
-	c.Redis[restarting] = 1
-	c.Total[run], c.Total[failed], c.Total[restarting] = 16, 44, 1
+	for e, byStatus := range m {
+		for s, n := range byStatus {
+			c.Add(e, s, n)
+		}
+	}
 	return c
 }
 
-func withoutFailed(c dcs.Counts) dcs.Counts {
-	i := dcs.CreateFailed.Index()
-	c.Total[i], c.Redis[i], c.Memcached[i] = 0, 0, 0
-	return c
+// fixtureCounts is what testdata/fixture.json holds for fixtureProject,
+// CREATEFAILED included or not.
+func fixtureCounts(includeFailure bool) dcs.Counts {
+	m := map[dcs.Engine]map[dcs.Status]int32{
+		dcs.Redis:     {dcs.Running: 8, dcs.Restarting: 1},
+		dcs.Memcached: {dcs.Running: 8},
+	}
+	if includeFailure {
+		m[dcs.Redis][dcs.CreateFailed], m[dcs.Memcached][dcs.CreateFailed] = 22, 22
+	}
+	return counts(m)
 }
 
 func jsonBody(t *testing.T, v any) string {
 	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, json.NewEncoder(&b).Encode(v))
-	return b.String()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// limitError checks that r refuses a request over limit with 413 and a
+// message that names it.
+func limitError(t *testing.T, r reply, limit string) {
+	t.Helper()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, "body: %s", r.body)
+	e := r.error(t)
+	assert.Equal(t, "111413001", e.Code)
+	assert.Contains(t, e.Msg, "limit "+limit+" exceeded")
 }

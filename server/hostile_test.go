@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/internal/contract/contracttest"
 	"github.com/dcskit/dcskit/internal/httpserve"
 	"github.com/dcskit/dcskit/server"
 	"github.com/dcskit/dcskit/servertest"
@@ -114,7 +115,7 @@ func TestHostileInput(t *testing.T) {
 			return "GET " + statusPath(project) + " HTTP/1.1\r\nHost: dcs.test\r\nX-Slow: "
 		}, 0, ""},
 	}
-	check := checker(t)
+	check := contracttest.New(t)
 	for target, addr := range targets {
 		for _, tt := range tests {
 			if tt.status == 0 && target == "Start" {

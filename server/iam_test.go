@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -100,9 +99,9 @@ func mustField(t *testing.T, body []byte, name string) json.RawMessage {
 // default region of dcs.yaml's servers.
 func TestIAMListsProjectsWithInstancesUnderTheDefaultRegion(t *testing.T) {
 	t.Parallel()
-	doc, err := openapi.LoadDCS(context.Background())
+	docs, err := openapi.Load()
 	require.NoError(t, err)
-	defaultRegion := doc.Servers[0].Variables["region"].Default
+	defaultRegion := docs.DCS.Servers[0].Variables["region"].Default
 	require.NotEmpty(t, defaultRegion)
 
 	f := startHandler(t, server.Options{Projects: twoRegions[1:]})
@@ -178,19 +177,6 @@ func TestIAMTableRejectsBadInput(t *testing.T) {
 	assert.ErrorContains(t, err, "Projects[0].name")
 	err = f.SetProjects(make([]server.Project, server.MaxProjects+1)...)
 	assert.ErrorContains(t, err, "more than")
-}
-
-// The table's bound is admin.yaml's.
-func TestMaxProjectsIsAdminYAMLs(t *testing.T) {
-	t.Parallel()
-	doc, err := openapi.LoadAdmin(context.Background())
-	require.NoError(t, err)
-	items := doc.Components.Schemas["ProjectTable"].Value.Properties["projects"].Value.MaxItems
-	require.NotNil(t, items)
-	assert.EqualValues(t, server.MaxProjects, *items)
-	items = doc.Components.Schemas["Fixture"].Value.Properties["projects"].Value.MaxItems
-	require.NotNil(t, items)
-	assert.EqualValues(t, server.MaxProjects, *items)
 }
 
 // IAM requests pass the same checks as the DCS API's, and IAM's errors

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -314,9 +313,9 @@ func TestSignatureDiagnosisInTheLog(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		t.Run(level.String(), func(t *testing.T) {
 			t.Parallel()
-			logs := &syncWriter{w: &bytes.Buffer{}}
 			opts := journalOptions()
-			opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
+			var logs interface{ String() string }
+			opts.Logger, logs = logged(level)
 			f := startHandler(t, opts)
 			req := f.request(t, http.MethodGet, statusPath("p"), "")
 			signWith(t, req, signer.Credentials{AccessKey: journalAK, SecretKey: "wrong-" + journalSK, SecurityToken: securityToken})

@@ -1,22 +1,21 @@
 package server
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dcskit/dcskit/dcs"
-	"github.com/dcskit/dcskit/gen/admin"
-	"github.com/dcskit/dcskit/gen/dcsserver"
-	"github.com/dcskit/dcskit/gen/iamserver"
-	"github.com/dcskit/dcskit/internal/clock"
 	"github.com/dcskit/dcskit/internal/httpserve"
 	"github.com/dcskit/dcskit/signer"
 )
@@ -33,27 +32,49 @@ type Options struct {
 	// DisableValidation turns off checking requests against the spec.
 	DisableValidation bool
 	// Logger gets one line per request; nil discards them.
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 	// Now is the clock for signature skew; nil means time.Now.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 	// Clock is the time of scheduled status changes (Instance.Becomes);
 	// nil means the system's. It is apart from Now so that a test can move
-	// it hours ahead while clients go on signing with the real time.
-	Clock Clock
+	// it hours ahead (a ManualClock) while clients sign with the real time.
+	Clock interface{ Now() time.Time } `json:"-"`
 	// Projects is the project table that the fake's IAM starts with
-	// (SetProjects replaces it, Reset restores it). A project that has
-	// instances but no entry is listed under the default region of
-	// dcs.yaml's servers.
+	// (SetProjects replaces it, Reset restores it).
 	Projects []Project
-	// JournalSize is how many requests the request journal keeps (see
-	// Requests), the oldest let go first: 0 means DefaultJournalSize, a
-	// negative value keeps none; at most MaxJournalSize.
+	// JournalSize is how many requests the request journal keeps, the
+	// oldest let go first: 0 means DefaultJournalSize, a negative value
+	// keeps none; at most MaxJournalSize.
 	JournalSize int
 	// MaxInstances is how many instances the fake holds at most; 0 means
-	// DefaultMaxInstances. An Add or a fixture that would go past it is
-	// refused whole, with a *LimitError, before anything is allocated.
+	// DefaultMaxInstances.
 	MaxInstances int
 }
+
+// redacted is o without its secrets, in a type that has no methods, so
+// that fmt, encoding/json and log/slog print its fields as they are.
+func (o Options) redacted() any {
+	type options Options
+	r := options(o)
+	for _, secret := range []*string{&r.SecretKey, &r.Token} {
+		if *secret != "" {
+			*secret = "REDACTED"
+		}
+	}
+	return r
+}
+
+// Format prints the options, the secret key and token redacted, for
+// every verb.
+func (o Options) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, fmt.FormatString(f, verb), o.redacted())
+}
+
+// MarshalJSON writes the options, secrets redacted, funcs left out.
+func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.redacted()) }
+
+// LogValue implements slog.LogValuer, with secrets redacted.
+func (o Options) LogValue() slog.Value { return slog.AnyValue(o.redacted()) }
 
 // Server is a fake of the DCS instance status API, with IAM's project
 // listings and an admin API under /_fake/. It is safe for concurrent use.
@@ -61,122 +82,51 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	verifier *signer.Verifier
-	store    *store
-	faults   faultQueue
-	journal  *journal
-	specs    *specs
-	projects *projectTable
-	// routes serves the APIs; handler is routes inside observe.
-	routes, handler http.Handler
-	// adminSlots holds one token per admin request being served.
+	store    store
+	journal  journal
+	mux      *http.ServeMux // the generated routes
+	handler  http.Handler
+	// adminSlots holds a token per admin request served.
 	adminSlots chan struct{}
+	maxFixture int // MaxFixtureSize; tests lower it
 
 	mu   sync.Mutex
 	http *http.Server
 	url  string
 }
 
-var _ dcsserver.StrictServerInterface = (*Server)(nil)
-
-// iamPrefix starts the paths of the IAM operations.
-const iamPrefix = "/v3/"
-
 // New returns a Server that is not listening yet: use Handler, or Start.
-// The OpenAPI documents are parsed once per process and shared by every
-// Server, so another Server costs only its own, empty state.
 func New(opts Options) (*Server, error) {
 	if (opts.AccessKey == "") != (opts.SecretKey == "") {
 		return nil, errors.New("AccessKey and SecretKey must be set together")
 	}
-	specs, err := loadSpecs()
-	if err != nil {
-		return nil, err
-	}
 	if opts.MaxInstances < 0 {
 		return nil, fmt.Errorf("MaxInstances %d is negative", opts.MaxInstances)
 	}
-	journal, err := newJournal(opts.JournalSize)
-	if err != nil {
+	if opts.JournalSize > MaxJournalSize {
+		return nil, fmt.Errorf("JournalSize %d is over the limit of %d", opts.JournalSize, MaxJournalSize)
+	}
+	if err := checkProjects(opts.Projects, "Projects"); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger, specs: specs, journal: journal, adminSlots: make(chan struct{}, MaxAdminInFlight)}
-	if s.projects, err = newProjectTable(opts.Projects); err != nil {
+	if _, err := loadSpecs(); err != nil {
 		return nil, err
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	s := &Server{opts: opts, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), adminSlots: make(chan struct{}, MaxAdminInFlight), maxFixture: MaxFixtureSize,
+		store:   store{now: time.Now, max: cmp.Or(opts.MaxInstances, DefaultMaxInstances), maxChanges: MaxScheduledChanges, initial: opts.Projects, data: newData(opts.Projects)},
+		journal: journal{size: max(cmp.Or(opts.JournalSize, DefaultJournalSize), 0)}}
+	if opts.Clock != nil {
+		s.store.now = opts.Clock.Now
 	}
-	clk := opts.Clock
-	if clk == nil {
-		clk = clock.System
-	}
-	maxInstances := cmp.Or(opts.MaxInstances, DefaultMaxInstances)
-	s.store = newStore(clk, s.log, maxInstances)
 	if opts.AccessKey != "" {
 		s.verifier = &signer.Verifier{
 			SecretKey: func(ak string) (string, bool) { return opts.SecretKey, ak == opts.AccessKey },
 			Now:       opts.Now,
 		}
 	}
-	s.routes = s.newRoutes()
-	s.handler = s.observe(s.routes)
+	s.mux = newMux(handlers{s})
+	s.handler = s.observe(http.HandlerFunc(s.route))
 	return s, nil
-}
-
-// newRoutes serves the DCS API, IAM's project listings and the admin API,
-// each request checked and answered as its spec says.
-func (s *Server) newRoutes() http.Handler {
-	dcsMux := newWrapMux(chain(s.injectFaults, s.authenticate, s.checkProjectID, s.validator(s.specs.dcs)))
-	dcsserver.HandlerWithOptions(
-		dcsserver.NewStrictHandlerWithOptions(s, nil, dcsserver.StrictHTTPServerOptions{
-			RequestErrorHandlerFunc:  s.badRequest,
-			ResponseErrorHandlerFunc: s.writeError,
-		}),
-		dcsserver.StdHTTPServerOptions{
-			BaseRouter:       dcsMux,
-			ErrorHandlerFunc: s.badRequest,
-		})
-
-	adminMux := newWrapMux(chain(s.guardAdmin, s.validator(s.specs.admin)))
-	admin.HandlerWithOptions(
-		admin.NewStrictHandlerWithOptions(adminAPI{s}, nil, admin.StrictHTTPServerOptions{
-			RequestErrorHandlerFunc:  s.badRequest,
-			ResponseErrorHandlerFunc: s.writeError,
-		}),
-		admin.StdHTTPServerOptions{
-			BaseRouter:       adminMux,
-			ErrorHandlerFunc: s.badRequest,
-		})
-
-	iamMux := newWrapMux(chain(s.authenticate, s.validator(s.specs.iam)))
-	iamserver.HandlerWithOptions(
-		iamserver.NewStrictHandlerWithOptions(iamAPI{s}, []iamserver.StrictMiddlewareFunc{withRequestURL}, iamserver.StrictHTTPServerOptions{
-			RequestErrorHandlerFunc:  s.badRequest,
-			ResponseErrorHandlerFunc: s.writeError,
-		}),
-		iamserver.StdHTTPServerOptions{
-			BaseRouter:       iamMux,
-			ErrorHandlerFunc: s.badRequest,
-		})
-
-	dcsAPI, adminAPI, iamAPI := s.route(dcsMux), s.route(adminMux), s.route(iamMux)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, adminPrefix) {
-			adminAPI.ServeHTTP(w, r)
-			return
-		}
-		if s.isIAM(r) {
-			iamAPI.ServeHTTP(w, r)
-			return
-		}
-		dcsAPI.ServeHTTP(w, r)
-	})
-}
-
-// isIAM reports whether r is for a path of iam.yaml; everything else but
-// the admin API is the DCS API's, unknown paths included.
-func (s *Server) isIAM(r *http.Request) bool {
-	return strings.HasPrefix(r.URL.Path, iamPrefix) && s.specs.iam.hasPath(r.URL.Path)
 }
 
 // Handler serves the DCS API, IAM's project listings and the admin API.
@@ -214,11 +164,8 @@ func (s *Server) URL() string {
 }
 
 // Shutdown stops accepting connections and waits for requests in flight
-// until ctx is done; then it closes the connections left. It also stops
-// the timer of scheduled status changes, whether or not the Server was
-// started: from then on they are made only when something reads them.
+// until ctx is done; then it closes the connections left.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.store.stop()
 	s.mu.Lock()
 	srv := s.http
 	s.mu.Unlock()
@@ -234,21 +181,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Add adds instances, all or none, filling in an empty ID or Name, and
 // returns them as added. An instance's Becomes is scheduled from now on
-// the Server's Clock. A bad instance is an *InvalidError; an ID in use
-// wraps ErrExists; going past a limit (Options.MaxInstances,
+// Options.Clock. A bad instance is an *InvalidError; an ID in use wraps
+// ErrExists; going past a limit (Options.MaxInstances,
 // MaxScheduledChanges) is a *LimitError.
 func (s *Server) Add(insts ...Instance) ([]Instance, error) {
 	groups := make([]group, len(insts))
 	for i, in := range insts {
-		groups[i] = group{Instance: in, count: 1}
+		groups[i] = group{in, 1}
 	}
-	return s.store.add(groups)
+	return s.store.add(groups, nil)
 }
 
 // SetStatus changes the status of instance id, cancelling any pending
-// change (see Schedule).
+// change.
 func (s *Server) SetStatus(id string, st dcs.Status) error {
-	_, err := s.store.update(id, &st, nil)
+	_, _, err := s.store.update(Filter{}, id, &st, nil)
+	return err
+}
+
+// Schedule gives instance id the pending change t, replacing any it had;
+// t.After counts from now on Options.Clock. A bad t is an *InvalidError.
+func (s *Server) Schedule(id string, t Transition) error {
+	_, _, err := s.store.update(Filter{}, id, nil, &t)
 	return err
 }
 
@@ -257,7 +211,8 @@ func (s *Server) SetStatus(id string, st dcs.Status) error {
 // Schedule does with becomes, if set, one chain for all of them, counted
 // once against MaxScheduledChanges.
 func (s *Server) UpdateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
-	return s.store.updateMatching(f, status, becomes)
+	n, _, err := s.store.update(f, "", status, becomes)
+	return n, err
 }
 
 // Remove removes instance id, and any change pending for it.
@@ -267,41 +222,100 @@ func (s *Server) Remove(id string) error { return s.store.remove(id) }
 // pending fault, and puts back the project table of Options.Projects.
 func (s *Server) Reset() {
 	s.store.reset()
-	s.faults.clear()
-	s.projects.reset()
 }
 
 // Instances lists projectID's instances, or all instances for "", in the
 // order they were added. An instance's Becomes says what change is
 // pending and how long until it is made.
-func (s *Server) Instances(projectID string) []Instance { return s.store.list(projectID) }
+func (s *Server) Instances(projectID string) []Instance {
+	out, _ := s.store.page(projectID, 0, -1)
+	return out
+}
 
 // Counts is what the API answers for projectID. CREATEFAILED instances
 // count only if includeFailure.
 func (s *Server) Counts(projectID string, includeFailure bool) dcs.Counts {
-	return s.store.counts(projectID, includeFailure)
+	return s.store.query(projectID, includeFailure)
 }
 
-// ListNumberOfInstancesInDifferentStatus implements the DCS operation.
-func (s *Server) ListNumberOfInstancesInDifferentStatus(_ context.Context, req dcsserver.ListNumberOfInstancesInDifferentStatusRequestObject) (dcsserver.ListNumberOfInstancesInDifferentStatusResponseObject, error) {
-	// Only the exact value counts, as in the real service.
-	includeFailure := req.Params.IncludeFailure != nil && *req.Params.IncludeFailure == "true"
-	return countsAnswer(s.Counts(req.ProjectId, includeFailure)), nil
+// Listener wraps ln for serving the fake: the few answers that net/http
+// gives by itself, before any handler runs (400 for a request it cannot
+// parse, 431, 501, 505, and 417 for an Expect other than 100-continue),
+// go out as the fake's JSON errors with an X-Request-Id, like every other
+// answer. Start uses it; so does `dcskit serve`.
+func (s *Server) Listener(ln net.Listener) net.Listener { return listener{ln, s} }
+
+type listener struct {
+	net.Listener
+	s *Server
 }
 
-// countsAnswer is the 200 answer, written by dcs.Counts.AppendJSON, which
-// is generated from the spec: the bytes the generated response writes with
-// encoding/json (TestCountsAnswerIsTheGeneratedOne), at a tenth of the
-// cost. Reflecting over 39 counters was 5 µs of every query, which put the
-// fake at 0.6 of a bare net/http server against its floor of 0.7 (make
-// bench, BenchmarkServerPath).
-type countsAnswer dcs.Counts
-
-func (c countsAnswer) VisitListNumberOfInstancesInDifferentStatusResponse(w http.ResponseWriter) error {
-	counts := dcs.Counts(c)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	// encoding/json's Encoder ends the value with a newline.
-	_, err := w.Write(append(counts.AppendJSON(make([]byte, 0, 1024)), '\n'))
-	return err
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return conn{c, l.s}, nil
 }
+
+// conn catches net/http's own answers, which it writes straight to the
+// connection in one Write, and offers no hook for.
+type conn struct {
+	net.Conn
+	s *Server
+}
+
+// plainHeaders follow the status line of net/http's plain-text answers;
+// a handler's answer carries the fake's own headers, Content-Type first.
+// Its 417, the only one with Connection first, has no text.
+const plainHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+func (c conn) Write(b []byte) (int, error) {
+	status, _ := strconv.Atoi(string(b[min(9, len(b)):min(12, len(b))]))
+	line, text, plain := bytes.Cut(b, []byte(plainHeaders))
+	plain = plain && !bytes.Contains(line, []byte("\r\n"))
+	if bytes.HasPrefix(b[min(12, len(b)):], []byte(" Expectation Failed\r\nConnection: close\r\n")) {
+		text, plain = []byte("417 Expectation Failed: only the expectation 100-continue is supported"), true
+	}
+	if status < 400 || !plain || !bytes.HasPrefix(b, []byte("HTTP/1.")) {
+		return c.Conn.Write(b)
+	}
+	id, code := newRequestID(), fmt.Sprintf("111%03d000", status)
+	if status == http.StatusBadRequest {
+		code = "111400063"
+	}
+	msg := "request rejected by the HTTP server: " + string(text)
+	c.s.log.Warn("request rejected before routing", "request_id", id, "status", status, "error", msg)
+	body := errorBody(status, code, msg, id)
+	if _, err := fmt.Fprintf(c.Conn, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-Request-Id: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+		status, http.StatusText(status), id, len(body), body); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// CloseWrite keeps net/http's lingering close after a 431 working, so
+// that a client still sending its request reads the answer.
+func (c conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// ManualClock is a clock for Options.Clock that moves only when Advance
+// moves it, so that a test moves scheduled changes instead of sleeping.
+// It is safe for concurrent use.
+type ManualClock struct {
+	start   time.Time
+	elapsed atomic.Int64
+}
+
+// NewManualClock returns a ManualClock that reads start until advanced.
+func NewManualClock(start time.Time) *ManualClock { return &ManualClock{start: start} }
+
+// Now returns the clock's time.
+func (c *ManualClock) Now() time.Time { return c.start.Add(time.Duration(c.elapsed.Load())) }
+
+// Advance moves the clock d forward.
+func (c *ManualClock) Advance(d time.Duration) { c.elapsed.Add(int64(d)) }

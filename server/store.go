@@ -2,12 +2,10 @@ package server
 
 import (
 	"cmp"
+	"container/heap"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,16 +24,494 @@ type Instance struct {
 	Name      string
 	Engine    dcs.Engine
 	Status    dcs.Status
-	// Becomes, if set, is a change of Status to come (see Transition).
+	// Becomes, if set, is a change of Status to come.
 	Becomes *Transition
 }
 
-var (
-	// ErrNotFound: no instance has the given id.
-	ErrNotFound = errors.New("no such instance")
-	// ErrExists: an instance with the given id is already there.
-	ErrExists = errors.New("instance id already exists")
-)
+// Transition is a scheduled change of an instance's status, as moto's
+// state manager makes a created resource become available after a while.
+type Transition struct {
+	Status dcs.Status
+	// After is how long until the change: from when it is scheduled, or,
+	// in a Then, from the change before. In an Instance that the Server
+	// returns, it is the time left.
+	After time.Duration
+	Then  *Transition // the next change, if any
+}
+
+// Filter selects instances: each field that is set must match. The zero
+// Filter matches every instance.
+type Filter struct {
+	ProjectID string
+	Engine    dcs.Engine
+	Status    dcs.Status
+}
+
+func (f Filter) matches(in *Instance) bool {
+	return (f.ProjectID == "" || in.ProjectID == f.ProjectID) &&
+		(f.Engine == "" || in.Engine == f.Engine) &&
+		(f.Status == "" || in.Status == f.Status)
+}
+
+// store is the fake's state behind one mutex. Scheduled changes are made
+// lazily: every call first makes those whose time has come on the clock,
+// in time order, so that no timer is needed and a test's ManualClock
+// moves everything.
+type store struct {
+	mu         sync.Mutex
+	now        func() time.Time
+	max        int       // instances at most
+	maxChanges int       // MaxScheduledChanges; tests lower it
+	initial    []Project // the project table that Reset puts back
+	faults     []Fault   // pending, oldest first
+	data
+}
+
+// data is what a replace swaps whole.
+type data struct {
+	byID     map[string]*record
+	order    []*record              // by seq, the order of adding, so that a page needs no sort
+	counts   map[string]*dcs.Counts // per project, kept as instances change
+	pending  pendingHeap
+	changes  int // the length of every chain some record is in
+	seq      uint64
+	projects []Project
+}
+
+// record is an instance as stored, Becomes nil: next, in a chain that
+// records share and that never changes, is what is to come.
+type record struct {
+	Instance
+	seq   uint64
+	next  *Transition
+	chain *chain
+	due   time.Time
+	hidx  int // in pending; -1 if not there
+}
+
+// chain is a copy of a caller's chain, counted once against
+// MaxScheduledChanges while any record is in it: the instances of a
+// fixture entry share one.
+type chain struct {
+	head          *Transition
+	changes, refs int
+}
+
+func newChain(t *Transition) *chain {
+	if t == nil {
+		return nil
+	}
+	return &chain{head: t.clone(), changes: t.len()}
+}
+
+func newData(projects []Project) data {
+	return data{byID: map[string]*record{}, counts: map[string]*dcs.Counts{}, projects: slices.Clone(projects)}
+}
+
+// lock takes the lock and makes the changes that are due.
+func (s *store) lock() time.Time {
+	s.mu.Lock()
+	now := s.now()
+	for len(s.pending) > 0 && !s.pending[0].due.After(now) {
+		// An instance whose several changes are due goes straight to the
+		// last; each is due After the one before was, however late this is.
+		r := s.pending[0]
+		t, due := r.next, r.due
+		for t.Then != nil && !due.Add(t.Then.After).After(now) {
+			t, due = t.Then, due.Add(t.Then.After)
+		}
+		s.setStatus(r, t.Status)
+		s.schedule(r, t.Then, r.chain, due)
+	}
+	return now
+}
+
+func (d *data) countsOf(projectID string) *dcs.Counts {
+	if d.counts[projectID] == nil {
+		d.counts[projectID] = new(dcs.Counts)
+	}
+	return d.counts[projectID]
+}
+
+func (d *data) setStatus(r *record, st dcs.Status) {
+	d.countsOf(r.ProjectID).Add(r.Engine, r.Status, -1)
+	r.Status = st
+	d.countsOf(r.ProjectID).Add(r.Engine, r.Status, 1)
+}
+
+// schedule makes t, in chain c, r's pending change, due t.After from
+// from; t nil cancels it.
+func (d *data) schedule(r *record, t *Transition, c *chain, from time.Time) {
+	if t == nil {
+		c = nil
+	}
+	if r.chain != c {
+		if old := r.chain; old != nil {
+			if old.refs--; old.refs == 0 {
+				d.changes -= old.changes
+			}
+		}
+		if r.chain = c; c != nil {
+			if c.refs++; c.refs == 1 {
+				d.changes += c.changes
+			}
+		}
+	}
+	r.next = t
+	switch {
+	case t == nil && r.hidx >= 0:
+		heap.Remove(&d.pending, r.hidx)
+	case t != nil:
+		r.due = from.Add(t.After)
+		if r.hidx >= 0 {
+			heap.Fix(&d.pending, r.hidx)
+		} else {
+			heap.Push(&d.pending, r)
+		}
+	}
+}
+
+// pendingHeap orders the records with a pending change by due time, then
+// seq, so that finding those due never scans the instances: a query costs
+// the same however many changes are pending.
+type pendingHeap []*record
+
+func (h pendingHeap) Len() int { return len(h) }
+func (h pendingHeap) Less(i, j int) bool {
+	return cmp.Or(h[i].due.Compare(h[j].due), cmp.Compare(h[i].seq, h[j].seq)) < 0
+}
+func (h pendingHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx, h[j].hidx = i, j
+}
+func (h *pendingHeap) Push(x any) {
+	x.(*record).hidx = len(*h)
+	*h = append(*h, x.(*record))
+}
+func (h *pendingHeap) Pop() any {
+	r := (*h)[len(*h)-1]
+	(*h)[len(*h)-1], *h, r.hidx = nil, (*h)[:len(*h)-1], -1
+	return r
+}
+
+// group is what a fixture entry stands for: count instances alike but
+// for their ID and Name.
+type group struct {
+	Instance
+	count int
+}
+
+// add adds every instance of groups or none, and returns the first of
+// each as added; merge is merged into the project table, all or nothing.
+func (s *store) add(groups []group, merge []Project) ([]Instance, error) {
+	now := s.lock()
+	defer s.mu.Unlock()
+	merged, err := mergeProjects(s.projects, merge)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.insert(groups, now, s.max, s.maxChanges)
+	if err == nil {
+		s.projects = merged
+	}
+	return out, err
+}
+
+// replace swaps in the instances of groups, and projects unless nil, so
+// that a bad fixture leaves the current state in place.
+func (s *store) replace(groups []group, projects []Project) ([]Instance, error) {
+	fresh := newData(projects)
+	out, err := fresh.insert(groups, s.now(), s.max, s.maxChanges)
+	if err != nil {
+		return nil, err
+	}
+	s.lock()
+	defer s.mu.Unlock()
+	if projects == nil {
+		fresh.projects = s.projects
+	}
+	s.data = fresh
+	return out, nil
+}
+
+// insert checks groups and adds them, within the limits.
+func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Instance, error) {
+	total, changes := 0, 0
+	chains := map[*Transition]*chain{} // one copy of a chain given to many
+	ids := map[string]bool{}
+	for i, g := range groups {
+		in := g.Instance
+		if chains[in.Becomes] != nil {
+			in.Becomes = nil // checked already
+		}
+		ie := checkInstance(in)
+		switch {
+		case ie != nil:
+		case g.count < 1 || g.count > MaxCount:
+			ie = invalid("count", "%d is out of range 1 to %d (MaxCount)", g.count, MaxCount)
+		case g.ID != "" && g.count > 1:
+			ie = invalid("id", "an entry with an id must have count 1")
+		case g.ID != "" && (ids[g.ID] || d.byID[g.ID] != nil):
+			ie = invalid("id", "%q: %w", g.ID, ErrExists)
+		}
+		if ie != nil {
+			ie.Index = i
+			return nil, ie
+		}
+		ids[g.ID] = true
+		total += g.count
+		if g.Becomes != nil && chains[g.Becomes] == nil {
+			chains[g.Becomes] = newChain(g.Becomes)
+			changes += chains[g.Becomes].changes
+		}
+	}
+	if want := len(d.byID) + total; want > max {
+		return nil, &LimitError{Limit: "MaxInstances", What: "the instances in the store", Max: int64(max), Want: int64(want)}
+	}
+	if err := d.checkChanges(changes, maxChanges); err != nil {
+		return nil, err
+	}
+	out := make([]Instance, len(groups))
+	for i, g := range groups {
+		for k := range g.count {
+			r := &record{Instance: g.Instance, hidx: -1}
+			for r.ID == "" || d.byID[r.ID] != nil { // a UUID drawn twice, at 2^-122
+				r.ID = newID()
+			}
+			switch {
+			case r.Name == "":
+				r.Name = "dcs-" + r.ID[:min(8, len(r.ID))]
+			case g.count > 1:
+				r.Name += "-" + strconv.Itoa(k+1)
+			}
+			if k == 0 {
+				out[i] = r.Instance
+			}
+			d.seq++
+			r.seq, r.Becomes = d.seq, nil
+			d.byID[r.ID] = r
+			d.order = append(d.order, r)
+			if c := chains[g.Becomes]; c != nil {
+				d.schedule(r, c.head, c, now)
+			}
+		}
+		d.countsOf(g.ProjectID).Add(g.Engine, g.Status, int32(g.count))
+	}
+	return out, nil
+}
+
+func (d *data) checkChanges(n, max int) error {
+	if want := d.changes + n; want > max {
+		return &LimitError{Limit: "MaxScheduledChanges", What: "the scheduled changes in the store", Max: int64(max), Want: int64(want)}
+	}
+	return nil
+}
+
+// update changes every instance that f matches, or id's: status, if set,
+// changes its status and cancels any pending change; then becomes, if
+// set, replaces any pending change, one chain for all. It returns how
+// many it changed, and the last one.
+func (s *store) update(f Filter, id string, status *dcs.Status, becomes *Transition) (int, Instance, error) {
+	if err := f.check(); err != nil {
+		return 0, Instance{}, err
+	}
+	if status != nil && status.Counter() == "" {
+		return 0, Instance{}, invalidStatus("status", *status)
+	}
+	if ie := checkTransition(becomes); ie != nil {
+		return 0, Instance{}, ie
+	}
+	now := s.lock()
+	defer s.mu.Unlock()
+	recs := s.order
+	if id != "" {
+		if recs = []*record{s.byID[id]}; recs[0] == nil {
+			return 0, Instance{}, fmt.Errorf("instance %q: %w", id, ErrNotFound)
+		}
+	}
+	released := 0 // the chain it replaces, if one instance alone is in it
+	if len(recs) == 1 && recs[0].chain != nil && recs[0].chain.refs == 1 {
+		released = recs[0].chain.changes
+	}
+	if err := s.checkChanges(becomes.len()-released, s.maxChanges); err != nil {
+		return 0, Instance{}, err
+	}
+	c, n, last := newChain(becomes), 0, Instance{}
+	for _, r := range recs {
+		if !f.matches(&r.Instance) {
+			continue
+		}
+		if status != nil {
+			s.schedule(r, nil, nil, now)
+			s.setStatus(r, *status)
+		}
+		if c != nil {
+			s.schedule(r, c.head, c, now)
+		}
+		n, last = n+1, r.instance(now)
+	}
+	return n, last, nil
+}
+
+func (s *store) remove(id string) error {
+	now := s.lock()
+	defer s.mu.Unlock()
+	r := s.byID[id]
+	if r == nil {
+		return fmt.Errorf("instance %q: %w", id, ErrNotFound)
+	}
+	s.schedule(r, nil, nil, now)
+	s.countsOf(r.ProjectID).Add(r.Engine, r.Status, -1)
+	delete(s.byID, id)
+	i, _ := s.find(r.seq)
+	s.order = slices.Delete(s.order, i, i+1)
+	return nil
+}
+
+func (d *data) find(seq uint64) (int, bool) {
+	return slices.BinarySearchFunc(d.order, seq, func(r *record, seq uint64) int { return cmp.Compare(r.seq, seq) })
+}
+
+func (s *store) reset() {
+	s.lock()
+	defer s.mu.Unlock()
+	s.data, s.faults = newData(s.initial), nil
+}
+
+// page returns up to limit (-1: all) of projectID's instances (every
+// project's for ""), in the order they were added, from the one after
+// cursor on, and the cursor of the next page: 0 when there is none.
+func (s *store) page(projectID string, cursor uint64, limit int) ([]Instance, uint64) {
+	now := s.lock()
+	defer s.mu.Unlock()
+	i, _ := s.find(cursor + 1)
+	var (
+		out  []Instance
+		last uint64
+	)
+	for _, r := range s.order[i:] {
+		if projectID != "" && r.ProjectID != projectID {
+			continue
+		}
+		if len(out) == limit {
+			return out, last // there is more
+		}
+		out, last = append(out, r.instance(now)), r.seq
+	}
+	return out, 0
+}
+
+// instance is r as callers see it: Becomes is a copy, After the time left.
+func (r *record) instance(now time.Time) Instance {
+	in := r.Instance
+	if r.next != nil {
+		in.Becomes = r.next.clone()
+		in.Becomes.After = max(r.due.Sub(now), 0)
+	}
+	return in
+}
+
+func (s *store) query(projectID string, includeFailure bool) dcs.Counts {
+	s.lock()
+	defer s.mu.Unlock()
+	var out dcs.Counts
+	if c := s.data.counts[projectID]; c != nil {
+		out = *c
+	}
+	for _, e := range dcs.Engines() {
+		if !includeFailure { // counted only when asked for, as the real service does
+			out.Add(e, dcs.CreateFailed, -out.Engine(e).Get(dcs.CreateFailed))
+		}
+	}
+	return out
+}
+
+// Project is an entry of the project table that the fake's IAM serves
+// (GET /v3/projects and /v3/auth/projects): a project id and its name,
+// which for a region's project is the region, such as "cn-north-4".
+type Project struct {
+	ID   string
+	Name string
+}
+
+// checkProjects checks a whole table: ids and names by the project id
+// rule (a region's name fits it too), ids unique, at most MaxProjects.
+// field names the table in errors.
+func checkProjects(ps []Project, field string) error {
+	if len(ps) > MaxProjects {
+		return invalid(field, "%d projects, more than %d (MaxProjects)", len(ps), MaxProjects)
+	}
+	seen := make(map[string]bool, len(ps))
+	for i, p := range ps {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case !dcs.ValidProjectID(p.ID):
+			return invalidID(at+".id", p.ID)
+		case !dcs.ValidProjectID(p.Name):
+			return invalidID(at+".name", p.Name)
+		case seen[p.ID]:
+			return invalid(at+".id", "%q is in the table twice", p.ID)
+		}
+		seen[p.ID] = true
+	}
+	return nil
+}
+
+// mergeProjects adds ps to list, an entry replacing the one of the same
+// id in place, within MaxProjects.
+func mergeProjects(list, ps []Project) ([]Project, error) {
+	merged := slices.Clone(list)
+	at := make(map[string]int, len(merged))
+	for i, p := range merged {
+		at[p.ID] = i
+	}
+	for _, p := range ps {
+		if i, ok := at[p.ID]; ok {
+			merged[i] = p
+			continue
+		}
+		at[p.ID] = len(merged)
+		merged = append(merged, p)
+	}
+	if len(merged) > MaxProjects {
+		return nil, invalid("projects", "the table would hold %d projects, more than %d (MaxProjects)", len(merged), MaxProjects)
+	}
+	return merged, nil
+}
+
+// SetProjects replaces the project table of the fake's IAM. A bad table
+// is an *InvalidError and changes nothing.
+func (s *Server) SetProjects(ps ...Project) error {
+	if err := checkProjects(ps, "projects"); err != nil {
+		return err
+	}
+	s.store.lock()
+	defer s.store.mu.Unlock()
+	s.store.projects = slices.Clone(ps)
+	return nil
+}
+
+// Projects lists what the fake's IAM serves: the project table, then,
+// sorted by id, every project that has instances but no entry in the
+// table, named after the default region of dcs.yaml's servers (the
+// region a client uses when told none).
+func (s *Server) Projects() []Project {
+	s.store.lock()
+	defer s.store.mu.Unlock()
+	out := slices.Clone(s.store.projects)
+	listed := make(map[string]bool, len(out))
+	for _, p := range out {
+		listed[p.ID] = true
+	}
+	var more []Project
+	for id, c := range s.store.data.counts {
+		if c.Total.Total() > 0 && !listed[id] {
+			more = append(more, Project{ID: id, Name: specs().DCS.Servers[0].Variables["region"].Default})
+		}
+	}
+	slices.SortFunc(more, func(a, b Project) int { return cmp.Compare(a.ID, b.ID) })
+	return append(out, more...)
+}
 
 // InvalidError rejects one instance (or fixture entry) and says which
 // field is wrong and, when there is a short list, what would be right.
@@ -49,10 +525,7 @@ type InvalidError struct {
 func (e *InvalidError) Error() string {
 	where := e.Field
 	if e.Index >= 0 {
-		where = fmt.Sprintf("instances[%d]", e.Index)
-		if e.Field != "" {
-			where += "." + e.Field
-		}
+		where = strings.TrimSuffix(fmt.Sprintf("instances[%d].%s", e.Index, e.Field), ".")
 	}
 	msg := e.Err.Error()
 	if where != "" {
@@ -66,704 +539,109 @@ func (e *InvalidError) Error() string {
 
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// validName: at most MaxNameLength characters, none of them a control
-// character, so that a name prints on one line.
-func validName(s string) bool {
-	if utf8.RuneCountInString(s) > MaxNameLength || !utf8.ValidString(s) {
-		return false
-	}
-	return !strings.ContainsFunc(s, unicode.IsControl)
+var (
+	// ErrNotFound: no instance has the given id.
+	ErrNotFound = errors.New("no such instance")
+	// ErrExists: an instance with the given id is already there.
+	ErrExists = errors.New("instance id already exists")
+)
+
+func invalid(field, format string, args ...any) *InvalidError {
+	return &InvalidError{Index: -1, Field: field, Err: fmt.Errorf(format, args...)}
 }
 
-const nameRule = "at most 64 characters, none of them a control character"
+func invalidID(field, id string) *InvalidError {
+	return invalid(field, "%q is not %s", truncate(id, 80), dcs.ProjectIDRule)
+}
 
-// checkInstance returns the field at fault and why; index is filled in by
-// the caller.
+func invalidEngine(e dcs.Engine) *InvalidError {
+	ie := invalid("engine", "unknown engine %q", e)
+	ie.Valid = names(dcs.Engines())
+	return ie
+}
+
+func invalidStatus(field string, st dcs.Status) *InvalidError {
+	ie := invalid(field, "unknown status %q", st)
+	ie.Valid = names(dcs.Statuses())
+	return ie
+}
+
+// checkInstance returns the field at fault and why.
 func checkInstance(in Instance) *InvalidError {
 	switch {
 	case in.ProjectID == "":
-		return &InvalidError{Field: "project_id", Err: errors.New("missing")}
+		return invalid("project_id", "missing")
 	case !dcs.ValidProjectID(in.ProjectID):
-		return &InvalidError{Field: "project_id", Err: fmt.Errorf("%q is not %s", truncate(in.ProjectID, 80), dcs.ProjectIDRule)}
+		return invalidID("project_id", in.ProjectID)
 	case in.ID != "" && !dcs.ValidProjectID(in.ID):
-		return &InvalidError{Field: "id", Err: fmt.Errorf("%q is not %s", truncate(in.ID, 80), dcs.ProjectIDRule)}
-	case !validName(in.Name):
-		return &InvalidError{Field: "name", Err: fmt.Errorf("%q is not %s", truncate(in.Name, 80), nameRule)}
-	case engineIndex(in.Engine) < 0:
-		return &InvalidError{Field: "engine", Valid: names(dcs.Engines()), Err: fmt.Errorf("unknown engine %q", in.Engine)}
-	case in.Status.Index() < 0:
-		return invalidStatus(in.Status)
+		return invalidID("id", in.ID)
+	case utf8.RuneCountInString(in.Name) > MaxNameLength || !utf8.ValidString(in.Name) || strings.ContainsFunc(in.Name, unicode.IsControl):
+		return invalid("name", "%q is not at most %d characters, none of them a control character", truncate(in.Name, 80), MaxNameLength)
+	case in.Engine.Key() == "":
+		return invalidEngine(in.Engine)
+	case in.Status.Counter() == "":
+		return invalidStatus("status", in.Status)
 	}
-	return checkTransition(in.Becomes, "becomes")
-}
-
-func invalidStatus(st dcs.Status) *InvalidError {
-	return &InvalidError{Field: "status", Valid: names(dcs.Statuses()), Err: fmt.Errorf("unknown status %q", st)}
-}
-
-func engineIndex(e dcs.Engine) int { return e.Index() }
-
-// state is the fake's data. It does no locking; store does.
-type state struct {
-	byID map[string]*record
-	// counters holds, per project, one dcs.Counters per engine (indexed
-	// like dcs.Engines()), updated on every change so that a query costs the
-	// same however many instances there are.
-	counters map[string]*[dcs.NumEngines]dcs.Counters
-	seq      uint64
-	// pending holds the records with a scheduled change, next due first.
-	pending pendingHeap
-	// order holds the records in the order they were added, so that a
-	// listing pages without sorting; removed ones stay until compact.
-	order   []*record
-	removed int // removed records still in order
-	// changes is the length of every chain some record is still in, at
-	// most maxChanges (MaxScheduledChanges; tests lower it).
-	changes, maxChanges int
-}
-
-// record is an instance as stored: its Becomes is always nil, next and
-// due say what is to come.
-type record struct {
-	Instance
-	seq   uint64       // insertion order, for stable listings
-	next  *Transition  // the pending change, nil if none; never shared with callers
-	chain *changeChain // the chain next is in, nil if none
-	due   time.Time    // when next is due
-	hidx  int          // index in state.pending, -1 if not there
-	gone  bool         // removed, but still in state.order
-}
-
-// changeChain is one copy of a chain of changes, shared by the records of one
-// fixture entry or one Transition given to Add, and counted once
-// against MaxScheduledChanges while any of them is in it.
-type changeChain struct {
-	changes int // its length
-	refs    int // records in it
-}
-
-func newState() *state {
-	return &state{byID: map[string]*record{}, counters: map[string]*[2]dcs.Counters{}, maxChanges: MaxScheduledChanges}
-}
-
-func (s *state) count(in Instance, delta int32) {
-	c := s.counters[in.ProjectID]
-	if c == nil {
-		c = new([dcs.NumEngines]dcs.Counters)
-		s.counters[in.ProjectID] = c
-	}
-	c[engineIndex(in.Engine)][in.Status.Index()] += delta
-}
-
-// group is what one fixture entry stands for: count instances alike but
-// for their ID and Name. An ID is only given with a count of 1.
-type group struct {
-	Instance
-	count int
-}
-
-// batch is an add made ready outside the store's lock: checked as far as
-// it can be without the store, its records built, so that the lock is
-// held only to check what depends on the store and to insert.
-type batch struct {
-	now     time.Time // its changes are due from then
-	parts   []part    // one per group
-	total   int
-	changes int // in the chains it copied
-}
-
-// part is one group's records, all given the same chain.
-type part struct {
-	recs  []*record
-	chain *copied // nil for none
-	// becomes is the caller's chain, for the instance add returns.
-	becomes *Transition
-}
-
-// copied is a caller's chain as the store holds it.
-type copied struct {
-	t *Transition
-	c *changeChain
-}
-
-// prepare checks groups and builds their records; it needs no lock.
-// Going past MaxCount is checked here, MaxInstances by the caller first,
-// so that nothing is allocated for a request over the limits.
-func prepare(groups []group, now time.Time) (*batch, error) {
-	b := &batch{now: now, parts: make([]part, len(groups))}
-	given := map[string]bool{}
-	// A group, or a Transition given to several instances, shares one
-	// copy: the store shares nothing with its callers.
-	copies := map[*Transition]*copied{}
-	for i, g := range groups {
-		in := g.Instance
-		if _, checked := copies[in.Becomes]; checked {
-			in.Becomes = nil // a chain given to many is checked once
-		}
-		ie := checkInstance(in)
-		switch {
-		case ie != nil:
-		case g.count < 1 || g.count > MaxCount:
-			ie = &InvalidError{Field: "count", Err: fmt.Errorf("%d is out of range 1 to %d", g.count, MaxCount)}
-		case g.ID != "" && g.count > 1:
-			ie = &InvalidError{Field: "id", Err: errors.New("an entry with an id must have count 1")}
-		case given[g.ID]:
-			ie = &InvalidError{Field: "id", Err: fmt.Errorf("%q: %w", g.ID, ErrExists)}
-		}
-		if ie != nil {
-			ie.Index = i
-			return nil, ie
-		}
-		if g.ID != "" {
-			given[g.ID] = true
-		}
-		if g.Becomes != nil && copies[g.Becomes] == nil {
-			t := g.Becomes.clone()
-			copies[g.Becomes] = &copied{t, &changeChain{changes: t.len()}}
-			b.changes += t.len()
-		}
-		b.total += g.count
-	}
-	for i, g := range groups {
-		p := part{recs: make([]*record, g.count), chain: copies[g.Becomes], becomes: g.Becomes}
-		for k := range p.recs {
-			in := g.Instance
-			in.Becomes = nil
-			if in.ID == "" {
-				in.ID = newID()
-			}
-			switch {
-			case in.Name == "":
-				in.Name = "dcs-" + in.ID[:min(8, len(in.ID))]
-			case g.count > 1:
-				in.Name += "-" + strconv.Itoa(k+1)
-			}
-			p.recs[k] = &record{Instance: in, hidx: -1}
-		}
-		b.parts[i] = p
-	}
-	return b, nil
-}
-
-// add inserts every instance of b or none of them, at most max in the
-// store, and returns the first instance of each group, as added.
-func (s *state) add(b *batch, max int) ([]Instance, error) {
-	if err := s.check(b, max); err != nil {
-		return nil, err
-	}
-	for _, p := range b.parts {
-		s.insert(p, p.recs, b.now)
-	}
-	return s.publish(b), nil
-}
-
-// check is what of an add depends on the store: its limits, and ids in
-// use.
-func (s *state) check(b *batch, max int) error {
-	if err := s.checkInstances(int64(b.total), max); err != nil {
-		return err
-	}
-	if err := s.checkChanges(b.changes); err != nil {
-		return err
-	}
-	for i, p := range b.parts {
-		// Only a given id can be in use: a generated one is checked
-		// as it goes in.
-		if len(p.recs) == 1 && s.byID[p.recs[0].ID] != nil {
-			return &InvalidError{Index: i, Field: "id", Err: fmt.Errorf("%q: %w", p.recs[0].ID, ErrExists)}
-		}
-	}
-	s.changes += b.changes
-	return nil
-}
-
-// insert puts recs, of part p, in the store, uncounted: a query does not
-// see them until publish.
-func (s *state) insert(p part, recs []*record, now time.Time) {
-	for _, r := range recs {
-		for s.byID[r.ID] != nil { // a UUID drawn twice, at 2^-122
-			r.ID = newID()
-		}
-		s.seq++
-		r.seq = s.seq
-		s.byID[r.ID] = r
-		s.order = append(s.order, r)
-		if p.chain != nil {
-			s.schedule(r, p.chain.t, p.chain.c, now)
-		}
-	}
-}
-
-// publish counts the instances of b, inserted, at once, and returns the
-// first instance of each group. An instance of b cannot change before it
-// is counted: changes wait for the writers' lock.
-func (s *state) publish(b *batch) []Instance {
-	out := make([]Instance, len(b.parts))
-	for i, p := range b.parts {
-		s.count(p.recs[0].Instance, int32(len(p.recs)))
-		out[i] = p.recs[0].Instance
-		out[i].Becomes = p.becomes
-	}
-	return out
-}
-
-// checkInstances refuses n more instances past max.
-func (s *state) checkInstances(n int64, max int) error {
-	if want := int64(len(s.byID)) + n; want > int64(max) {
-		return &LimitError{Limit: "MaxInstances", What: "the instances in the store", Max: int64(max), Want: want}
-	}
-	return nil
-}
-
-// checkChanges refuses n more scheduled changes past maxChanges.
-func (s *state) checkChanges(n int) error {
-	if want := s.changes + n; want > s.maxChanges {
-		return &LimitError{Limit: "MaxScheduledChanges", What: "the scheduled changes in the store", Max: int64(s.maxChanges), Want: int64(want)}
-	}
-	return nil
-}
-
-// remove takes r out of the store.
-func (s *state) remove(r *record, now time.Time) {
-	s.schedule(r, nil, nil, now)
-	s.count(r.Instance, -1)
-	delete(s.byID, r.ID)
-	r.gone = true
-	s.removed++
-	// Compacting when half is gone keeps a removal O(1), amortised.
-	if s.removed > len(s.order)/2 {
-		s.order = slices.DeleteFunc(s.order, func(r *record) bool { return r.gone })
-		s.removed = 0
-	}
-}
-
-func (s *state) counts(projectID string, includeFailure bool) dcs.Counts {
-	var out dcs.Counts
-	if c := s.counters[projectID]; c != nil {
-		for i, counters := range out.PerEngine() {
-			*counters = c[i]
-			if !includeFailure {
-				counters[dcs.CreateFailed.Index()] = 0
-			}
-		}
-	}
-	out.Total = out.EngineSum()
-	return out
-}
-
-// store makes state safe for concurrent use, and makes scheduled changes
-// on time: with a timer on the clock for the next one due, so that the
-// counters move without any request, and before anything reads or writes
-// the state. Either way a hold of the lock moves at most catchUpBatch
-// instances, and the timer comes back at once for the rest, so that a
-// burst of due changes never stalls a query.
-type store struct {
-	clock Clock
-	log   *slog.Logger
-	max   int // instances at most
-
-	// wmu serialises writers, who hold it throughout; mu guards what
-	// readers see, and a writer holds it only for short spells, so that
-	// a big add never stalls a query (see add).
-	wmu sync.Mutex
-	mu  sync.RWMutex
-	st  *state
-	// timer wakes the store when the next change falls due; gen tells
-	// the current one from a stale one firing late.
-	timer    Timer
-	timerDue time.Time
-	gen      uint64
-	stopped  bool // no more timers: the server is shut down
-}
-
-func newStore(clock Clock, log *slog.Logger, max int) *store {
-	return &store{clock: clock, log: log, max: max, st: newState()}
-}
-
-// lock takes both locks and makes a batch of the changes that are due.
-func (s *store) lock() {
-	s.wmu.Lock()
-	s.mu.Lock()
-	if s.st.due(s.clock.Now()) {
-		s.catchUp()
-	}
-}
-
-// unlock arms the timer for what is now pending and releases both locks.
-func (s *store) unlock() {
-	s.arm()
-	s.mu.Unlock()
-	s.wmu.Unlock()
-}
-
-// rlock takes the read lock after making a batch of the changes due, if
-// any, so that a read costs no more than a map lookup when nothing is
-// pending, and never waits for a whole burst of changes. A writer at
-// work leaves them to the timer, which fires as it finishes.
-func (s *store) rlock() {
-	s.mu.RLock()
-	if len(s.st.pending) == 0 || !s.st.due(s.clock.Now()) {
-		return
-	}
-	s.mu.RUnlock()
-	if s.wmu.TryLock() {
-		s.mu.Lock()
-		s.catchUp()
-		s.unlock()
-	}
-	s.mu.RLock()
-}
-
-// catchUp makes a batch of the changes that are due; s.mu is held. Once
-// the server is shut down there is no timer to make the rest, nor
-// queries to stall, so it makes them all.
-func (s *store) catchUp() {
-	limit := catchUpBatch
-	if s.stopped {
-		limit = math.MaxInt
-	}
-	if n := s.st.applyDue(s.clock.Now(), limit); n > 0 {
-		s.log.Info("scheduled status changes made", "instances", n)
-	}
-}
-
-// arm keeps one timer for the next change due; s.mu is held. A change
-// already due, left by a batch, gets a timer that fires at once.
-func (s *store) arm() {
-	var due time.Time
-	pending := len(s.st.pending) > 0 && !s.stopped
-	if pending {
-		due = s.st.pending[0].due
-		if s.timer != nil && due.Equal(s.timerDue) {
-			return
-		}
-	}
-	if s.timer != nil {
-		s.timer.Stop()
-		s.timer = nil
-	}
-	if !pending {
-		return
-	}
-	s.gen++
-	gen := s.gen
-	s.timer, s.timerDue = s.clock.AfterFunc(due.Sub(s.clock.Now()), func() { s.wake(gen) }), due
-}
-
-// wake is the timer's call.
-func (s *store) wake(gen uint64) {
-	s.wmu.Lock()
-	s.mu.Lock()
-	if gen == s.gen {
-		s.timer = nil // it has fired
-	}
-	s.catchUp()
-	s.unlock()
-}
-
-// stop stops the timer for good; changes are still made when read.
-func (s *store) stop() {
-	s.wmu.Lock()
-	s.mu.Lock()
-	defer s.unlock()
-	s.stopped = true
-}
-
-// addChunk is how many records an add inserts per hold of mu.
-const addChunk = 4096
-
-// add checks the instance limit, builds groups' records without any
-// lock, then, as the one writer, checks them again and inserts them
-// addChunk at a time; queries in between see the counts from before the
-// add, until it counts them all at once (a listing may show some of its
-// instances already).
-func (s *store) add(groups []group) ([]Instance, error) {
-	s.mu.RLock()
-	err := s.st.checkInstances(sum(groups), s.max)
-	s.mu.RUnlock()
-	if err != nil {
-		return nil, err
-	}
-	b, err := prepare(groups, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	s.lock()
-	if err := s.st.check(b, s.max); err != nil {
-		s.unlock()
-		return nil, err
-	}
-	for _, p := range b.parts {
-		for recs := range slices.Chunk(p.recs, addChunk) {
-			s.mu.Unlock()
-			s.mu.Lock()
-			s.st.insert(p, recs, b.now)
-		}
-	}
-	defer s.unlock()
-	return s.st.publish(b), nil
-}
-
-// replace swaps in a state built from groups, so that a bad batch leaves
-// the current one in place.
-func (s *store) replace(groups []group) ([]Instance, error) {
-	fresh := newState()
-	if err := fresh.checkInstances(sum(groups), s.max); err != nil {
-		return nil, err
-	}
-	b, err := prepare(groups, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	out, err := fresh.add(b, s.max)
-	if err != nil {
-		return nil, err
-	}
-	s.wmu.Lock()
-	s.mu.Lock()
-	defer s.unlock()
-	s.st = fresh
-	return out, nil
-}
-
-// sum is how many instances groups stand for, as the caller gave them:
-// prepare refuses counts out of range.
-func sum(groups []group) int64 {
-	var n int64
-	for _, g := range groups {
-		n += int64(max(g.count, 0))
-	}
-	return n
-}
-
-// update sets id's status, if status is set, cancelling any pending
-// change; then schedules becomes, if set, replacing any pending change.
-func (s *store) update(id string, status *dcs.Status, becomes *Transition) (Instance, error) {
-	if err := checkUpdate(status, becomes); err != nil {
-		return Instance{}, err
-	}
-	s.lock()
-	defer s.unlock()
-	r := s.st.byID[id]
-	if r == nil {
-		return Instance{}, fmt.Errorf("instance %q: %w", id, ErrNotFound)
-	}
-	now := s.clock.Now()
-	// Changes due before this one are made first, batch or not.
-	if r.hidx >= 0 && !r.due.After(now) {
-		s.st.step(r, now)
-	}
-	if becomes != nil {
-		// The chain it replaces is released, if r alone is in it.
-		released := 0
-		if c := r.chain; c != nil && c.refs == 1 {
-			released = c.changes
-		}
-		if err := s.st.checkChanges(becomes.len() - released); err != nil {
-			return Instance{}, err
-		}
-	}
-	if status != nil {
-		s.st.schedule(r, nil, nil, now)
-		s.st.count(r.Instance, -1)
-		r.Status = *status
-		s.st.count(r.Instance, 1)
-	}
-	if becomes != nil {
-		t := becomes.clone()
-		c := &changeChain{changes: t.len()}
-		s.st.changes += c.changes
-		s.st.schedule(r, t, c, now)
-	}
-	in := r.Instance
-	in.Becomes = r.becomes(now)
-	return in, nil
-}
-
-// Filter selects instances: each field that is set must match. The zero
-// Filter matches every instance.
-type Filter struct {
-	ProjectID string
-	Engine    dcs.Engine
-	Status    dcs.Status
+	return checkTransition(in.Becomes)
 }
 
 func (f Filter) check() error {
 	switch {
 	case f.ProjectID != "" && !dcs.ValidProjectID(f.ProjectID):
-		return &InvalidError{Index: -1, Field: "project_id", Err: fmt.Errorf("%q is not %s", truncate(f.ProjectID, 80), dcs.ProjectIDRule)}
-	case f.Engine != "" && f.Engine.Index() < 0:
-		return &InvalidError{Index: -1, Field: "engine", Valid: names(dcs.Engines()), Err: fmt.Errorf("unknown engine %q", f.Engine)}
-	case f.Status != "" && f.Status.Index() < 0:
-		e := invalidStatus(f.Status)
-		e.Index = -1
-		return e
+		return invalidID("project_id", f.ProjectID)
+	case f.Engine != "" && f.Engine.Key() == "":
+		return invalidEngine(f.Engine)
+	case f.Status != "" && f.Status.Counter() == "":
+		return invalidStatus("status", f.Status)
 	}
 	return nil
 }
 
-func (f Filter) matches(in Instance) bool {
-	return (f.ProjectID == "" || in.ProjectID == f.ProjectID) &&
-		(f.Engine == "" || in.Engine == f.Engine) &&
-		(f.Status == "" || in.Status == f.Status)
+// errChainTooLong names the limit, whether the chain comes from Go or JSON.
+var errChainTooLong = fmt.Errorf("a chain of more than %d changes (MaxChain)", MaxChain)
+
+// checkTransition checks the chain of a becomes; a cyclic one is too long.
+func checkTransition(t *Transition) *InvalidError {
+	field := "becomes"
+	for i := 0; t != nil; i, t, field = i+1, t.Then, field+".then" {
+		switch {
+		case i == MaxChain:
+			return invalid("becomes", "%w", errChainTooLong)
+		case t.Status.Counter() == "":
+			return invalidStatus(field+".status", t.Status)
+		case t.After < 0:
+			return invalid(field+".after", "%v is negative", t.After)
+		}
+	}
+	return nil
 }
 
-// updateChunk is how many instances updateMatching looks at per hold of
-// mu, as add inserts addChunk.
-const updateChunk = addChunk
-
-// updateMatching is update for every instance that f matches, as it is
-// once any change already due is made; becomes is one chain that they
-// all share, counted once. As the one writer it holds wmu throughout, so
-// that no other change comes in between, and lets go of mu every
-// updateChunk instances, so that queries do not wait for a big change:
-// one in between may see part of it.
-func (s *store) updateMatching(f Filter, status *dcs.Status, becomes *Transition) (int, error) {
-	if err := f.check(); err != nil {
-		return 0, err
-	}
-	if err := checkUpdate(status, becomes); err != nil {
-		return 0, err
-	}
-	s.lock()
-	defer s.unlock()
-	var chain *copied
-	if becomes != nil {
-		// Room for the whole chain is asked first: the chains it
-		// replaces are released only as it goes.
-		if err := s.st.checkChanges(becomes.len()); err != nil {
-			return 0, err
-		}
-		t := becomes.clone()
-		chain = &copied{t, &changeChain{changes: t.len()}}
-		s.st.changes += chain.c.changes
-	}
-	now := s.clock.Now()
+// len is the number of changes in the chain.
+func (t *Transition) len() int {
 	n := 0
-	for i, r := range s.st.order {
-		if i > 0 && i%updateChunk == 0 {
-			s.mu.Unlock()
-			s.mu.Lock()
-		}
-		if r.gone {
-			continue
-		}
-		if r.hidx >= 0 && !r.due.After(now) {
-			s.st.step(r, now)
-		}
-		if !f.matches(r.Instance) {
-			continue
-		}
+	for ; t != nil; t = t.Then {
 		n++
-		if status != nil {
-			s.st.schedule(r, nil, nil, now)
-			s.st.count(r.Instance, -1)
-			r.Status = *status
-			s.st.count(r.Instance, 1)
-		}
-		if chain != nil {
-			s.st.schedule(r, chain.t, chain.c, now)
-		}
 	}
-	if chain != nil && chain.c.refs == 0 {
-		s.st.changes -= chain.c.changes // no instance took it
-	}
-	return n, nil
+	return n
 }
 
-// checkUpdate checks what update and updateMatching are to set.
-func checkUpdate(status *dcs.Status, becomes *Transition) error {
-	if status != nil && status.Index() < 0 {
-		return invalidStatus(*status)
+// clone copies a chain, so that the store shares no Transition with its
+// callers.
+func (t *Transition) clone() *Transition {
+	if t == nil {
+		return nil
 	}
-	if e := checkTransition(becomes, "becomes"); e != nil {
-		e.Index = -1
-		return e
-	}
-	return nil
-}
-
-func (s *store) remove(id string) error {
-	s.lock()
-	defer s.unlock()
-	r := s.st.byID[id]
-	if r == nil {
-		return fmt.Errorf("instance %q: %w", id, ErrNotFound)
-	}
-	s.st.remove(r, s.clock.Now())
-	return nil
-}
-
-func (s *store) reset() {
-	s.wmu.Lock()
-	s.mu.Lock()
-	defer s.unlock()
-	s.st = newState()
-}
-
-// list returns projectID's instances, or every instance for "", in the
-// order they were added.
-func (s *store) list(projectID string) []Instance {
-	out, _ := s.page(projectID, 0, math.MaxInt)
-	return out
-}
-
-// page returns up to limit of projectID's instances (every project's for
-// ""), in the order they were added, from the one after cursor on (0:
-// from the first), and the cursor of the next page: 0 when there is none.
-// Chains are copied outside the lock.
-func (s *store) page(projectID string, cursor uint64, limit int) ([]Instance, uint64) {
-	s.rlock()
-	now := s.clock.Now()
-	order := s.st.order
-	i, _ := slices.BinarySearchFunc(order, cursor+1, func(r *record, seq uint64) int { return cmp.Compare(r.seq, seq) })
-	var (
-		recs []record
-		next uint64
-	)
-	for ; i < len(order); i++ {
-		r := order[i]
-		if r.gone || projectID != "" && r.ProjectID != projectID {
-			continue
-		}
-		if len(recs) == limit {
-			next = recs[len(recs)-1].seq // there is more
-			break
-		}
-		recs = append(recs, *r)
-	}
-	s.mu.RUnlock()
-	out := make([]Instance, len(recs))
-	for i, r := range recs {
-		out[i] = r.Instance
-		out[i].Becomes = r.becomes(now)
-	}
-	return out, next
-}
-
-func (s *store) counts(projectID string, includeFailure bool) dcs.Counts {
-	s.rlock()
-	defer s.mu.RUnlock()
-	return s.st.counts(projectID, includeFailure)
+	c := *t
+	c.Then = t.Then.clone()
+	return &c
 }
 
 // newID makes a random UUID (version 4), the form of real DCS instance ids.
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func names[T ~string](vs []T) []string {
@@ -772,4 +650,16 @@ func names[T ~string](vs []T) []string {
 		out[i] = string(v)
 	}
 	return out
+}
+
+// truncate keeps s within max characters, as the spec's maxLength counts.
+func truncate(s string, max int) string {
+	n := 0
+	for i := range s {
+		if n == max {
+			return s[:i]
+		}
+		n++
+	}
+	return s
 }

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,103 +14,102 @@ import (
 var start = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // chainOf is a chain of n changes, each after step, cycling through the
-// statuses; it returns the chain and the status it ends in.
-func chainOf(n int, step time.Duration) (*Transition, dcs.Status) {
+// statuses.
+func chainOf(n int, step time.Duration) *Transition {
 	var head *Transition
-	link := &head
-	var last dcs.Status
-	for i := range n {
-		last = dcs.Statuses()[i%dcs.NumStatuses]
-		*link = &Transition{Status: last, After: step}
-		link = &(*link).Then
+	for link, i := &head, 0; i < n; link, i = &(*link).Then, i+1 {
+		*link = &Transition{Status: dcs.Statuses()[i%len(dcs.Statuses())], After: step}
 	}
-	return head, last
+	return head
 }
 
-// addTo adds g to st at start.
-func addTo(st *state, g group) ([]Instance, error) {
-	b, err := prepare([]group{g}, start)
-	if err != nil {
-		return nil, err
-	}
-	return st.add(b, DefaultMaxInstances)
+func newClocked(t *testing.T) (*Server, *ManualClock) {
+	t.Helper()
+	clock := NewManualClock(start)
+	s, err := New(Options{Clock: clock})
+	require.NoError(t, err)
+	return s, clock
 }
 
-// TestInstanceJumpsToItsLastDueChange: an instance whose 99 changes of
-// 1ns are all due moves once, straight to the last of them, and the
-// changes it went through are no longer counted against the limit.
+// An instance whose 99 changes of 1ns are all due moves once, straight to
+// the last, at the first look; the chain, held once for the whole count,
+// is released then. Half the chain due stops each at the 50th change,
+// with the 51st due 1ns after it.
 func TestInstanceJumpsToItsLastDueChange(t *testing.T) {
 	t.Parallel()
-	const n = 1000
-	st := newState()
-	chain, final := chainOf(99, time.Nanosecond)
-	_, err := addTo(st, group{Instance: Instance{ProjectID: "p", Engine: dcs.Redis, Status: dcs.Creating, Becomes: chain}, count: n})
+	s, clock := newClocked(t)
+	chain := chainOf(99, time.Nanosecond)
+	_, err := s.store.add([]group{{Instance{ProjectID: "p", Engine: dcs.Redis, Status: dcs.Creating, Becomes: chain}, 1000}}, nil)
 	require.NoError(t, err)
-	require.Equal(t, 99, st.changes, "one copy of the chain for the whole count")
+	assert.Equal(t, 99, s.store.changes, "one copy of the chain for the whole count")
+	assert.Len(t, s.store.pending, 1000)
 
-	assert.Equal(t, n, st.applyDue(start.Add(time.Second), n*100), "one update per instance, not per change")
-	assert.Equal(t, int32(n), st.counts("p", true).Total.Get(final))
-	assert.Empty(t, st.pending)
-	assert.Zero(t, st.changes)
+	clock.Advance(time.Second)
+	c := s.Counts("p", true)
+	assert.EqualValues(t, 1000, c.Total.Get(chainOf(99, 0).last()))
+	assert.EqualValues(t, 1000, c.Total.Total())
+	assert.Empty(t, s.store.pending)
+	assert.Zero(t, s.store.changes)
 
-	// Half the chain due: each instance stops at the 50th change, with
-	// the 51st due 1ns after it.
-	chain, _ = chainOf(99, time.Nanosecond)
-	_, err = addTo(st, group{Instance: Instance{ProjectID: "q", Engine: dcs.Redis, Status: dcs.Creating, Becomes: chain}, count: 3})
+	_, err = s.store.add([]group{{Instance{ProjectID: "q", Engine: dcs.Redis, Status: dcs.Creating, Becomes: chain}, 3}}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, 3, st.applyDue(start.Add(50*time.Nanosecond), 100))
-	assert.Equal(t, int32(3), st.counts("q", true).Total.Get(dcs.Statuses()[49%dcs.NumStatuses]))
-	for _, r := range st.pending {
-		assert.Equal(t, start.Add(51*time.Nanosecond), r.due)
+	clock.Advance(50 * time.Nanosecond)
+	assert.EqualValues(t, 3, s.Counts("q", true).Total.Get(chainOf(50, 0).last()))
+	for _, r := range s.store.pending {
+		assert.Equal(t, clock.Now().Add(time.Nanosecond), r.due)
 		assert.Equal(t, 49, r.next.len())
 	}
-	assert.Equal(t, 99, st.changes, "the chain is held while instances are in it")
+	assert.Equal(t, 99, s.store.changes, "the chain is held while instances are in it")
 }
 
-// TestCatchUpIsBatched: a hold of the lock moves at most catchUpBatch
-// instances; the timer, which fires at once, moves the rest.
-func TestCatchUpIsBatched(t *testing.T) {
-	t.Parallel()
-	st := newState()
-	chain, _ := chainOf(3, 0)
-	_, err := addTo(st, group{Instance: Instance{ProjectID: "p", Engine: dcs.Redis, Status: dcs.Creating, Becomes: chain}, count: 2*catchUpBatch + 1})
-	require.NoError(t, err)
-	assert.Equal(t, catchUpBatch, st.applyDue(start, catchUpBatch))
-	assert.Equal(t, catchUpBatch, st.applyDue(start, catchUpBatch))
-	assert.Equal(t, 1, st.applyDue(start, catchUpBatch))
-	assert.Zero(t, st.applyDue(start, catchUpBatch))
+func (t *Transition) last() dcs.Status {
+	for t.Then != nil {
+		t = t.Then
+	}
+	return t.Status
 }
 
-// TestScheduledChangesAreBounded: chains count against
-// MaxScheduledChanges while instances are in them, whether they end,
-// are replaced, cancelled or removed.
+// Chains count against MaxScheduledChanges while instances are in them,
+// whether they end, are replaced, cancelled or removed.
 func TestScheduledChangesAreBounded(t *testing.T) {
 	t.Parallel()
-	s := newStore(NewManualClock(start), slog.New(slog.DiscardHandler), DefaultMaxInstances)
-	s.st.maxChanges = 10
-	chain := func(n int) *Transition { c, _ := chainOf(n, time.Hour); return c }
+	s, _ := newClocked(t)
+	s.store.maxChanges = 10
 	add := func(id string, n int) error {
-		_, err := s.add([]group{{Instance: Instance{ProjectID: "p", ID: id, Engine: dcs.Redis, Status: dcs.Creating, Becomes: chain(n)}, count: 1}})
+		_, err := s.Add(Instance{ProjectID: "p", ID: id, Engine: dcs.Redis, Status: dcs.Creating, Becomes: chainOf(n, time.Hour)})
 		return err
 	}
 	require.NoError(t, add("a", 6))
 	err := add("b", 5)
 	var le *LimitError
 	require.ErrorAs(t, err, &le)
-	assert.Equal(t, "MaxScheduledChanges", le.Limit)
-	assert.EqualValues(t, 11, le.Want)
-	assert.Len(t, s.list(""), 1, "nothing of it added")
+	assert.Equal(t, LimitError{Limit: "MaxScheduledChanges", What: "the scheduled changes in the store", Max: 10, Want: 11}, *le)
+	assert.Len(t, s.Instances(""), 1, "nothing of it added")
 	require.NoError(t, add("b", 4))
 
-	_, err = s.update("a", nil, chain(7))
-	require.ErrorAs(t, err, &le, "6 + 4 + 7 is over")
-	_, err = s.update("a", nil, chain(2))
-	require.NoError(t, err, "the 6 of a's old chain are released")
-	assert.Equal(t, 6, s.st.changes)
-
-	st := dcs.Running
-	_, err = s.update("b", &st, nil)
+	require.ErrorAs(t, s.Schedule("a", *chainOf(7, time.Hour)), &le, "6 + 4 + 7 is over")
+	require.NoError(t, s.Schedule("a", *chainOf(2, time.Hour)), "the 6 of a's old chain are released")
+	assert.Equal(t, 6, s.store.changes)
+	_, err = s.UpdateMatching(Filter{}, nil, chainOf(5, time.Hour))
+	require.ErrorAs(t, err, &le, "room for the whole chain first")
+	n, err := s.UpdateMatching(Filter{}, nil, chainOf(4, time.Hour))
 	require.NoError(t, err)
-	require.NoError(t, s.remove("a"))
-	assert.Zero(t, s.st.changes, "cancelled and removed")
+	assert.Equal(t, 2, n)
+	assert.Equal(t, 4, s.store.changes, "one chain for both")
+	_, err = s.UpdateMatching(Filter{ProjectID: "nobody"}, nil, chainOf(4, time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 4, s.store.changes, "a chain no instance took is released")
+
+	require.NoError(t, s.SetStatus("b", dcs.Running))
+	require.NoError(t, s.Remove("a"))
+	assert.Zero(t, s.store.changes, "cancelled and removed")
+}
+
+func TestFixtureSizeIsBounded(t *testing.T) {
+	t.Parallel()
+	s, _ := newClocked(t)
+	s.maxFixture = 19
+	require.NoError(t, s.LoadFixture("small.json", strings.NewReader(`{"instances": [] } `)))
+	err := s.LoadFixture("big.json", strings.NewReader(`{"instances": [ ] } `))
+	assert.EqualError(t, err, "fixture big.json: larger than 19 bytes (MaxFixtureSize)")
 }

@@ -19,15 +19,25 @@ import (
 // Condition compares one counter with a number, e.g. running_count>=16,
 // or, for one engine, redis.error_count==0.
 type Condition struct {
-	Engine dcs.Engine // empty: the total over both engines
+	Engine dcs.Engine // empty: the sum over the engines
 	Status dcs.Status
 	Op     string // one of >=, <=, ==, !=, >, <
 	Value  int64
 }
 
-// ops is ordered so that two-character operators match before their
+// ops are ordered so that two-character operators match before their
 // one-character prefixes.
-var ops = []string{">=", "<=", "==", "!=", ">", "<"}
+var ops = []struct {
+	op    string
+	holds func(n, v int64) bool
+}{
+	{">=", func(n, v int64) bool { return n >= v }},
+	{"<=", func(n, v int64) bool { return n <= v }},
+	{"==", func(n, v int64) bool { return n == v }},
+	{"!=", func(n, v int64) bool { return n != v }},
+	{">", func(n, v int64) bool { return n > v }},
+	{"<", func(n, v int64) bool { return n < v }},
+}
 
 // ParseCondition parses "[engine.]<status><op><number>", where status is a
 // status or its counter in any case (RUNNING, running, running_count) and
@@ -40,14 +50,13 @@ func ParseCondition(s string) (Condition, error) {
 		return c, fmt.Errorf("condition %q: want <counter><op><number>, e.g. running_count>=16", s)
 	}
 	name, rest := text[:i], text[i:]
-	for _, op := range ops {
-		if strings.HasPrefix(rest, op) {
-			c.Op, rest = op, rest[len(op):]
-			break
+	for _, o := range ops {
+		if c.Op == "" && strings.HasPrefix(rest, o.op) {
+			c.Op, rest = o.op, rest[len(o.op):]
 		}
 	}
 	if c.Op == "" {
-		return c, fmt.Errorf("condition %q: unknown operator (valid: %s)", s, strings.Join(ops, " "))
+		return c, fmt.Errorf("condition %q: unknown operator (valid: >= <= == != > <)", s)
 	}
 	v, err := strconv.ParseInt(rest, 10, 64)
 	if err != nil || v < 0 {
@@ -56,37 +65,28 @@ func ParseCondition(s string) (Condition, error) {
 	c.Value = v
 	if engine, counter, ok := strings.Cut(name, "."); ok {
 		if c.Engine, ok = dcs.LookupEngine(engine); !ok {
-			return c, fmt.Errorf("condition %q: unknown engine %q (valid: %s)", s, engine, engineKeys())
+			return c, fmt.Errorf("condition %q: unknown engine %q (valid: %s)", s, engine, list(dcs.Engines(), dcs.Engine.Key))
 		}
 		name = counter
 	}
-	status, ok := dcs.LookupStatus(name)
-	if !ok {
-		return c, fmt.Errorf("condition %q: unknown counter %q (valid: %s)", s, name, counterNames())
+	var ok bool
+	if c.Status, ok = dcs.LookupStatus(name); !ok {
+		return c, fmt.Errorf("condition %q: unknown counter %q (valid: %s)", s, name, list(dcs.Statuses(), dcs.Status.Counter))
 	}
-	c.Status = status
 	return c, nil
 }
 
-func counterNames() string {
+func list[T any](all []T, name func(T) string) string {
 	var names []string
-	for _, s := range dcs.Statuses() {
-		names = append(names, s.Counter())
+	for _, x := range all {
+		names = append(names, name(x))
 	}
 	return strings.Join(names, ", ")
 }
 
-func engineKeys() string {
-	var names []string
-	for _, e := range dcs.Engines() {
-		names = append(names, e.Key())
-	}
-	return strings.Join(names, ", ")
-}
-
-// Current is the number the condition compares: the counter of one
-// engine, or for a condition without an engine the sum over the engines
-// (not the API's own totals, which the client passes on as they came).
+// Current is the number the condition compares: one engine's counter,
+// or the sum over the engines (not the API's totals, passed on as they
+// came).
 func (c Condition) Current(counts dcs.Counts) int64 {
 	counters := counts.EngineSum()
 	if c.Engine != "" {
@@ -95,22 +95,11 @@ func (c Condition) Current(counts dcs.Counts) int64 {
 	return int64(counters.Get(c.Status))
 }
 
-// Holds reports whether the condition is true of counts.
 func (c Condition) Holds(counts dcs.Counts) bool {
-	n := c.Current(counts)
-	switch c.Op {
-	case ">=":
-		return n >= c.Value
-	case "<=":
-		return n <= c.Value
-	case "==":
-		return n == c.Value
-	case "!=":
-		return n != c.Value
-	case ">":
-		return n > c.Value
-	case "<":
-		return n < c.Value
+	for _, o := range ops {
+		if o.op == c.Op {
+			return o.holds(c.Current(counts), c.Value)
+		}
 	}
 	return false
 }
@@ -133,43 +122,33 @@ type Poll struct {
 
 // Options configure Wait. Fetch is required.
 type Options struct {
-	// Fetch asks the API for the counts. The client behind it retries
-	// transient failures itself.
-	Fetch func(context.Context) (dcs.Counts, error)
-	// Interval between polls; 0 means 10s.
-	Interval time.Duration
-	// Until lists conditions that must all hold. Without any, Wait waits
+	Fetch    func(context.Context) (dcs.Counts, error) // its client retries transient failures
+	Interval time.Duration                             // between polls; 0 means 10s
+	Timeout  time.Duration                             // if positive, on the clock of Now and Sleep
+	// Until lists conditions that must all hold; without any, Wait waits
 	// until no instance is in a transitional status.
-	Until []Condition
-	// FailOnError stops the wait as soon as error_count or
-	// createfailed_count is above zero.
-	FailOnError bool
-	// Fatal tells an error that will not go away by waiting (bad
-	// credentials, say) from one worth another poll. nil: every error
-	// ends the wait.
-	Fatal func(error) bool
-	// Progress, if set, sees every poll.
+	Until       []Condition
+	FailOnError bool // stop as soon as instances are in a failure status
+	// Fatal tells an error that waiting will not mend (bad credentials,
+	// say) from one worth another poll. nil: every error ends the wait.
+	Fatal    func(error) bool
 	Progress func(Poll)
-	// Sleep waits d or until ctx is done; nil uses a timer. Tests replace
-	// it to move a fake clock instead of sleeping.
+	// The clock: clock.Sleep and time.Now if nil. Tests move a fake one.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock for Poll.At; nil means time.Now.
-	Now func() time.Time
+	Now   func() time.Time
 }
 
 // ErrFailures is returned, wrapped in a *StopError, when FailOnError is set
-// and instances are in a failure status (ERROR, CREATEFAILED: see
-// dcs.Status.Failure).
+// and instances are in a failure status.
 var ErrFailures = errors.New("instances failed")
 
-// StopError ends a wait that did not settle. Last holds the last counts
-// seen, if any poll succeeded, and Unmet what was still wanted of them.
+// StopError ends a wait that did not settle.
 type StopError struct {
-	Last    *dcs.Counts
-	Unmet   []string // each unmet condition with its current value, or what is still moving
+	Last    *dcs.Counts // if any poll succeeded
+	unmet   []string    // of Last
 	Polls   int
 	Elapsed time.Duration
-	Err     error // context.DeadlineExceeded, context.Canceled, ErrFailures or the API error
+	Err     error // context.DeadlineExceeded, the context's cause, ErrFailures or the API error
 }
 
 func (e *StopError) Error() string {
@@ -179,8 +158,8 @@ func (e *StopError) Error() string {
 		if e.Last == nil {
 			return msg + " without one successful answer"
 		}
-		if len(e.Unmet) > 0 {
-			msg += "; not yet: " + strings.Join(e.Unmet, ", ")
+		if len(e.unmet) > 0 {
+			msg += "; not yet: " + strings.Join(e.unmet, ", ")
 		}
 		return msg
 	case errors.Is(e.Err, ErrFailures):
@@ -192,8 +171,8 @@ func (e *StopError) Error() string {
 func (e *StopError) Unwrap() error { return e.Err }
 
 // Wait polls until the counts settle and returns them. It returns a
-// *StopError when ctx ends first, when FailOnError finds failures, or on
-// an error that Fatal calls fatal.
+// *StopError when ctx ends or the Timeout is over first, when FailOnError
+// finds failures, or on an error that Fatal calls fatal.
 func Wait(ctx context.Context, opts Options) (dcs.Counts, error) {
 	if opts.Fetch == nil {
 		return dcs.Counts{}, errors.New("settle: Fetch is required")
@@ -208,82 +187,90 @@ func Wait(ctx context.Context, opts Options) (dcs.Counts, error) {
 		opts.Now = time.Now
 	}
 	start := opts.Now()
+	deadline := start.Add(opts.Timeout)
+	if opts.Timeout > 0 {
+		// The same deadline in real time, for a call that hangs.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
 	var last *dcs.Counts
 	stop := func(polls int, err error) error {
 		e := &StopError{Last: last, Polls: polls, Elapsed: opts.Now().Sub(start), Err: err}
 		if last != nil {
-			e.Unmet = unmet(*last, opts.Until)
+			e.unmet = unmet(*last, opts.Until)
 		}
 		return e
 	}
 	for polls := 1; ; polls++ {
-		if err := ctx.Err(); err != nil {
+		if ctx.Err() != nil {
 			return dcs.Counts{}, stop(polls-1, context.Cause(ctx))
 		}
 		counts, err := opts.Fetch(ctx)
 		p := Poll{At: opts.Now(), Counts: counts, Err: err}
+		var end error // why the wait ends with this poll, if not settled
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return dcs.Counts{}, stop(polls, context.Cause(ctx))
-		case err != nil && (opts.Fatal == nil || opts.Fatal(err)):
-			p.Done = true
-			report(opts, p)
-			return dcs.Counts{}, stop(polls, err)
-		case err == nil:
+		case err != nil:
+			counts = dcs.Counts{}
+			if opts.Fatal == nil || opts.Fatal(err) {
+				p.Done, end = true, err
+			}
+		case opts.FailOnError && counts.EngineSum().Failures() > 0:
 			last = &counts
-			if opts.FailOnError && failures(counts) > 0 {
-				p.Done = true
-				report(opts, p)
-				return counts, stop(polls, fmt.Errorf("%w: %s", ErrFailures, failureSummary(counts)))
-			}
-			if settled(counts, opts.Until) {
-				p.Done = true
-				report(opts, p)
-				return counts, nil
-			}
+			failed := each(counts, dcs.Status.Failure, func(s dcs.Status, n int32) string { return fmt.Sprintf("%d in %s", n, s) })
+			p.Done, end = true, fmt.Errorf("%w: %s", ErrFailures, strings.Join(failed, ", "))
+		default:
+			last = &counts
+			p.Done = len(unmet(counts, opts.Until)) == 0
 		}
-		report(opts, p)
-		if err := opts.Sleep(ctx, opts.Interval); err != nil {
+		if opts.Progress != nil {
+			opts.Progress(p)
+		}
+		switch {
+		case end != nil:
+			return counts, stop(polls, end)
+		case p.Done:
+			return counts, nil
+		}
+		wait := opts.Interval
+		if opts.Timeout > 0 {
+			wait = min(wait, deadline.Sub(opts.Now()))
+		}
+		if err := opts.Sleep(ctx, wait); err != nil {
 			return dcs.Counts{}, stop(polls, context.Cause(ctx))
 		}
-	}
-}
-
-func report(opts Options, p Poll) {
-	if opts.Progress != nil {
-		opts.Progress(p)
-	}
-}
-
-func failures(c dcs.Counts) int64 { return c.EngineSum().Failures() }
-
-// failureSummary lists the failure statuses that have instances, such as
-// "2 in ERROR, 1 in CREATEFAILED".
-func failureSummary(c dcs.Counts) string {
-	sum := c.EngineSum()
-	var parts []string
-	for i, s := range dcs.Statuses() {
-		if s.Failure() && sum[i] > 0 {
-			parts = append(parts, fmt.Sprintf("%d in %s", sum[i], s))
+		if opts.Timeout > 0 && !opts.Now().Before(deadline) {
+			return dcs.Counts{}, stop(polls, context.DeadlineExceeded)
 		}
 	}
-	return strings.Join(parts, ", ")
 }
+
+// each shows each status that keep keeps and that has instances in c,
+// summed over the engines.
+func each(c dcs.Counts, keep func(dcs.Status) bool, show func(dcs.Status, int32) string) []string {
+	sum := c.EngineSum()
+	var out []string
+	for _, s := range dcs.Statuses() {
+		if n := sum.Get(s); n > 0 && keep(s) {
+			out = append(out, show(s, n))
+		}
+	}
+	return out
+}
+
+func named(s dcs.Status, n int32) string { return fmt.Sprintf("%s %d", s.Name(), n) }
+
+func settledStatus(s dcs.Status) bool { return !s.Transitional() }
 
 // unmet lists what keeps c from settling: each condition that does not
-// hold, with its current value, or without conditions the statuses still
-// moving.
+// hold, or without any the statuses still moving.
 func unmet(c dcs.Counts, until []Condition) []string {
-	var out []string
 	if len(until) == 0 {
-		sum := c.EngineSum()
-		for i, s := range dcs.Statuses() {
-			if s.Transitional() && sum[i] > 0 {
-				out = append(out, fmt.Sprintf("%s %d", s.Name(), sum[i]))
-			}
-		}
-		return out
+		return each(c, dcs.Status.Transitional, named)
 	}
+	var out []string
 	for _, cond := range until {
 		if !cond.Holds(c) {
 			out = append(out, fmt.Sprintf("%s (is %d)", cond, cond.Current(c)))
@@ -292,58 +279,32 @@ func unmet(c dcs.Counts, until []Condition) []string {
 	return out
 }
 
-func settled(c dcs.Counts, until []Condition) bool {
-	if len(until) == 0 {
-		return c.EngineSum().Transitional() == 0
-	}
-	for _, cond := range until {
-		if !cond.Holds(c) {
-			return false
-		}
-	}
-	return true
-}
-
 // Summary describes counts in one line: what is still moving first, then
 // where instances have settled, zeros left out.
 func Summary(c dcs.Counts) string {
-	var moving, settledParts []string
-	sum := c.EngineSum()
-	for i, s := range dcs.Statuses() {
-		n := sum[i]
-		if n == 0 {
-			continue
-		}
-		part := fmt.Sprintf("%s %d", s.Name(), n)
-		if s.Transitional() {
-			moving = append(moving, part)
-		} else {
-			settledParts = append(settledParts, part)
-		}
-	}
+	moving := strings.Join(each(c, dcs.Status.Transitional, named), ", ")
+	settled := strings.Join(each(c, settledStatus, named), ", ")
 	switch {
-	case len(moving) == 0 && len(settledParts) == 0:
+	case moving == "" && settled == "":
 		return "no instances"
-	case len(moving) == 0:
-		return "settled: " + strings.Join(settledParts, ", ")
-	case len(settledParts) == 0:
-		return "moving: " + strings.Join(moving, ", ")
+	case moving == "":
+		return "settled: " + settled
+	case settled == "":
+		return "moving: " + moving
 	}
-	return "moving: " + strings.Join(moving, ", ") + "; " + strings.Join(settledParts, ", ")
+	return "moving: " + moving + "; " + settled
 }
 
 // Reporter writes progress: on a terminal, one line rewritten in place;
-// elsewhere (a CI log, a file), one timestamped line per poll. A failed
-// poll that will be tried again gets a line of its own, so that the next
-// poll does not overwrite it; the error that ends a wait is not printed
-// here, but once, by whoever reports the wait's error.
+// elsewhere, one timestamped line per poll. A poll that failed and will be
+// tried again keeps its line; the error that ends a wait is left to
+// whoever reports the wait's error, so that it is printed once.
 type Reporter struct {
 	W    io.Writer
 	Live bool
 	open bool // a live line is on the screen without its newline
 }
 
-// Report is a Progress func.
 func (r *Reporter) Report(p Poll) {
 	if p.Err != nil && p.Done {
 		r.Close()
@@ -357,7 +318,6 @@ func (r *Reporter) Report(p Poll) {
 		fmt.Fprintf(r.W, "%s %s\n", p.At.UTC().Format(time.RFC3339), line)
 		return
 	}
-	// \r and "erase line" keep the summary on one line.
 	fmt.Fprintf(r.W, "\r\x1b[K%s", line)
 	r.open = true
 	if p.Done || p.Err != nil {
@@ -365,8 +325,7 @@ func (r *Reporter) Report(p Poll) {
 	}
 }
 
-// Close ends the live line, if one is open, so that whatever is printed
-// next starts on a line of its own. Call it however the wait ends.
+// Close ends an open live line. Call it however the wait ends.
 func (r *Reporter) Close() {
 	if r.open {
 		fmt.Fprintln(r.W)

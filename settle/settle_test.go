@@ -19,8 +19,7 @@ func counts(pairs ...any) dcs.Counts {
 	var c dcs.Counts
 	for i := 0; i < len(pairs); i += 2 {
 		s, n := pairs[i].(dcs.Status), int32(pairs[i+1].(int))
-		c.Redis[s.Index()] += n
-		c.Total[s.Index()] += n
+		c.Add(dcs.Redis, s, n)
 	}
 	return c
 }
@@ -65,8 +64,7 @@ func TestParseCondition(t *testing.T) {
 func TestConditionHolds(t *testing.T) {
 	t.Parallel()
 	c := counts(dcs.Running, 16)
-	c.Memcached[dcs.Running.Index()] = 4
-	c.Total[dcs.Running.Index()] += 4
+	c.Add(dcs.Memcached, dcs.Running, 4)
 	for cond, want := range map[string]bool{
 		"running>=20": true, "running>=21": false, "running>19": true, "running<20": false,
 		"running<=20": true, "running==20": true, "running!=20": false,
@@ -96,17 +94,11 @@ func (s *script) fetch(context.Context) (dcs.Counts, error) {
 }
 
 // fakeTime is a clock that only Sleep moves.
-type fakeTime struct {
-	now     time.Time
-	onSleep func() // if set, runs on every sleep
-}
+type fakeTime struct{ now time.Time }
 
 func (f *fakeTime) Now() time.Time { return f.now }
 func (f *fakeTime) Sleep(ctx context.Context, d time.Duration) error {
 	f.now = f.now.Add(d)
-	if f.onSleep != nil {
-		f.onSleep()
-	}
 	return ctx.Err()
 }
 
@@ -282,13 +274,27 @@ func TestTimeoutNamesWhatIsUnmet(t *testing.T) {
 				require.NoError(t, err)
 				opts.Until = append(opts.Until, c)
 			}
-			ctx, cancel := context.WithCancelCause(t.Context())
-			defer cancel(nil)
-			clock.onSleep = func() { cancel(context.DeadlineExceeded) }
-			_, err := settle.Wait(ctx, opts)
+			// The deadline falls between polls: the last sleep is cut short.
+			opts.Timeout = 25 * time.Second
+			_, err := settle.Wait(t.Context(), opts)
 			var stop *settle.StopError
 			require.ErrorAs(t, err, &stop)
-			assert.Contains(t, err.Error(), tt.want)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Equal(t, "timed out after 25s and 3 polls; "+tt.want, err.Error())
+			assert.Equal(t, 3, s.polls)
+			assert.Equal(t, 25*time.Second, clock.now.Sub(time.Time{}))
 		})
 	}
+}
+
+// On the real clock, the Timeout cuts off a call that hangs.
+func TestTimeoutCutsOffAHungCall(t *testing.T) {
+	t.Parallel()
+	hung := func(ctx context.Context) (dcs.Counts, error) {
+		<-ctx.Done()
+		return dcs.Counts{}, ctx.Err()
+	}
+	_, err := settle.Wait(t.Context(), settle.Options{Fetch: hung, Timeout: time.Millisecond})
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, "timed out after 0s and 1 polls without one successful answer", err.Error())
 }

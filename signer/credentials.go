@@ -3,12 +3,11 @@ package signer
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 )
 
 // Credentials are an access key pair, plus the security token of
 // temporary credentials. Every way this package formats them (String,
-// GoString, any fmt verb, slog, JSON) hides the secret key and the token, and
+// any fmt verb, slog, JSON) hides the secret key and the token, and
 // shows no more than the first four characters of the access key.
 type Credentials struct {
 	AccessKey     string
@@ -29,32 +28,26 @@ func (c Credentials) Validate() error {
 
 // String describes the credentials without revealing them.
 func (c Credentials) String() string {
-	s := "AK " + maskAccessKey(c.AccessKey)
 	if c.SecurityToken != "" {
-		s += " (temporary)"
+		return "AK " + maskAccessKey(c.AccessKey) + " (temporary)"
 	}
-	return s
+	return "AK " + maskAccessKey(c.AccessKey)
 }
 
-// GoString keeps %#v from printing the fields.
-func (c Credentials) GoString() string {
-	return fmt.Sprintf("signer.Credentials{AccessKey:%q, SecretKey:%q, SecurityToken:%q}",
-		maskAccessKey(c.AccessKey), redact(c.SecretKey), redact(c.SecurityToken))
-}
-
-// Format makes every verb print String, and %#v print GoString. Without it
-// verbs that skip Stringer, such as %d or %x, would print the fields.
+// Format makes every verb print String, and %#v the fields, hidden.
+// Without it, verbs that skip Stringer, such as %d or %x, would print the
+// fields as they are.
 func (c Credentials) Format(f fmt.State, verb rune) {
 	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, c.GoString())
+		fmt.Fprintf(f, "signer.Credentials{AccessKey:%q, SecretKey:%q, SecurityToken:%q}",
+			maskAccessKey(c.AccessKey), redact(c.SecretKey), redact(c.SecurityToken))
 		return
 	}
 	fmt.Fprint(f, c.String())
 }
 
-// MarshalJSON writes the credentials as LogValue shows them, so that a
-// struct that holds them can be logged or dumped as JSON without leaking
-// the secret key or the token.
+// MarshalJSON writes the credentials hidden, so that a struct that holds
+// them can be logged or dumped as JSON without leaking a secret.
 func (c Credentials) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		AccessKey string `json:"access_key"`
@@ -63,31 +56,21 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 	}{maskAccessKey(c.AccessKey), redact(c.SecretKey), c.SecurityToken != ""})
 }
 
-// LogValue implements slog.LogValuer.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("access_key", maskAccessKey(c.AccessKey)),
-		slog.String("secret_key", redact(c.SecretKey)),
-		slog.Bool("temporary", c.SecurityToken != ""),
-	)
-}
-
 // maskAccessKey keeps a prefix long enough to tell keys apart in logs. An
 // access key is not secret, but it is half of the pair.
 func maskAccessKey(ak string) string {
-	const shown = 4
-	if ak == "" {
+	switch {
+	case ak == "":
 		return "(none)"
-	}
-	if len(ak) < 2*shown {
+	case len(ak) < 8:
 		return "****"
 	}
-	return ak[:shown] + "****"
+	return ak[:4] + "****"
 }
 
 func redact(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "REDACTED"
+	return RedactedValue
 }

@@ -66,7 +66,6 @@ func TestCredentials_NeverRevealSecrets(t *testing.T) {
 
 	outputs := map[string]string{
 		"String":     cred.String(),
-		"GoString":   cred.GoString(),
 		"slog text":  text.String(),
 		"slog json":  json.String(),
 		"Println":    fmt.Sprintln(cred, &cred),
@@ -88,7 +87,8 @@ func TestCredentials_NeverRevealSecrets(t *testing.T) {
 		assert.NotContains(t, out, testSK[:8], name)
 	}
 	assert.Equal(t, "AK HPUA**** (temporary)", cred.String())
-	assert.Contains(t, text.String(), "cred.access_key=HPUA****")
+	assert.Contains(t, text.String(), `cred="AK HPUA**** (temporary)"`)
+	assert.Contains(t, json.String(), `"cred":{"access_key":"HPUA****","secret_key":"REDACTED","temporary":true}`)
 	assert.Equal(t, `signer.Credentials{AccessKey:"HPUA****", SecretKey:"REDACTED", SecurityToken:""}`,
 		fmt.Sprintf("%#v", signer.Credentials{AccessKey: testAK, SecretKey: testSK}))
 	assert.Equal(t, `{"access_key":"HPUA****","secret_key":"REDACTED","temporary":true}`, outputs["json"])

@@ -11,17 +11,16 @@ import (
 // prove that errors never reveal it.
 func ExpectedSignature(req *http.Request, body []byte, secretKey string) string {
 	values := headerValues(req)
-	auth, err := authorizationOf(values)
+	if len(values["authorization"]) != 1 || len(values[lowerDate]) != 1 {
+		return ""
+	}
+	auth, err := ParseAuthorization(values["authorization"][0])
 	if err != nil {
 		return ""
 	}
-	dates := values[strings.ToLower(HeaderDate)]
-	if len(dates) != 1 {
-		return ""
-	}
-	mac, err := computeSignature(req, values, body, auth.SignedHeaders, strings.TrimSpace(dates[0]), secretKey)
+	cr, err := canonicalRequest(req, values, body, auth.SignedHeaders, false)
 	if err != nil {
 		return ""
 	}
-	return hex.EncodeToString(mac)
+	return hex.EncodeToString(signature(cr, strings.TrimSpace(values[lowerDate][0]), secretKey))
 }

@@ -20,6 +20,9 @@ const (
 	otherAK   = "HPUAOTHERACCESSKEY02"
 	otherSK   = "other-secret-key-zyxwvutsrqponmlkjihgfe"
 	statusURL = "https://dcs.cn-north-4.myhuaweicloud.com/v2/0a1b2c3d4e5f/instances/status?include_failure=true"
+	// The SDK's header for a body that is not hashed, and its value.
+	headerContentSHA256 = "X-Sdk-Content-Sha256"
+	unsignedPayload     = "UNSIGNED-PAYLOAD"
 )
 
 var t0 = time.Date(2024, 3, 5, 6, 7, 8, 0, time.UTC)

@@ -197,7 +197,7 @@ func TestSign_Errors(t *testing.T) {
 		{"opaque URL", &http.Request{URL: &url.URL{Scheme: "https", Opaque: "//h/p"}}, testCred(), signer.ErrMalformed},
 		{"bad query", &http.Request{URL: &url.URL{Path: "/", RawQuery: "a=%zz"}}, testCred(), signer.ErrMalformed},
 		{"repeated content-sha256", &http.Request{URL: &url.URL{Path: "/"}, Header: http.Header{
-			signer.HeaderContentSHA256: {signer.UnsignedPayload, signer.UnsignedPayload},
+			headerContentSHA256: {unsignedPayload, unsignedPayload},
 		}}, testCred(), signer.ErrMalformed},
 	}
 	for _, tt := range tests {
@@ -261,7 +261,7 @@ func TestSign_UnsignedPayload(t *testing.T) {
 	body := []byte("opaque bytes")
 	req := newRequest(t, http.MethodPut, "https://dcs.example.com/v2/p/blob", body)
 	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set(signer.HeaderContentSHA256, signer.UnsignedPayload)
+	req.Header.Set(headerContentSHA256, unsignedPayload)
 	require.NoError(t, signer.Sign(req, body, testCred(), t0))
 	assert.Contains(t, req.Header.Get("Authorization"), "x-sdk-content-sha256")
 

@@ -1,6 +1,10 @@
 package signer_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,7 +61,7 @@ func TestVerify_Tampering(t *testing.T) {
 			return b
 		}, signer.ErrSignatureMismatch},
 		{"content-sha256 added", func(r *http.Request, b []byte) []byte {
-			r.Header.Set(signer.HeaderContentSHA256, signer.UnsignedPayload)
+			r.Header.Set(headerContentSHA256, unsignedPayload)
 			return b
 		}, signer.ErrMalformed},
 		{"unsigned header added", func(r *http.Request, b []byte) []byte { r.Header.Set("X-Extra", "1"); return b }, nil},
@@ -102,21 +106,17 @@ func TestVerify_SignedHost(t *testing.T) {
 func TestVerify_ClockSkew(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		offset  time.Duration // verifier clock minus signing time
-		maxSkew time.Duration
-		want    error
+		name   string
+		offset time.Duration // verifier clock minus signing time
+		want   error
 	}{
-		{"same time", 0, 0, nil},
-		{"14m59s behind", 14*time.Minute + 59*time.Second, 0, nil},
-		{"14m59s ahead", -(14*time.Minute + 59*time.Second), 0, nil},
-		{"exactly 15m behind", 15 * time.Minute, 0, nil},
-		{"exactly 15m ahead", -15 * time.Minute, 0, nil},
-		{"15m01s behind", 15*time.Minute + time.Second, 0, signer.ErrDateSkew},
-		{"15m01s ahead", -(15*time.Minute + time.Second), 0, signer.ErrDateSkew},
-		{"custom limit kept", 59 * time.Second, time.Minute, nil},
-		{"custom limit exceeded", -61 * time.Second, time.Minute, signer.ErrDateSkew},
-		{"negative limit means default", 10 * time.Minute, -time.Second, nil},
+		{"same time", 0, nil},
+		{"14m59s behind", 14*time.Minute + 59*time.Second, nil},
+		{"14m59s ahead", -(14*time.Minute + 59*time.Second), nil},
+		{"exactly 15m behind", 15 * time.Minute, nil},
+		{"exactly 15m ahead", -15 * time.Minute, nil},
+		{"15m01s behind", 15*time.Minute + time.Second, signer.ErrDateSkew},
+		{"15m01s ahead", -(15*time.Minute + time.Second), signer.ErrDateSkew},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +124,6 @@ func TestVerify_ClockSkew(t *testing.T) {
 			sreq, body := toServer(t, signedRequest(t, http.MethodGet, statusURL, nil))
 			v := testVerifier()
 			v.Now = func() time.Time { return t0.Add(tt.offset) }
-			v.MaxSkew = tt.maxSkew
 			err := v.Verify(sreq, body)
 			if tt.want == nil {
 				assert.NoError(t, err)
@@ -167,12 +166,15 @@ func TestVerify_Rejects(t *testing.T) {
 		{name: "date repeated", change: func(r *http.Request) { r.Header.Add(signer.HeaderDate, r.Header.Get(signer.HeaderDate)) }, want: signer.ErrMalformed},
 		{name: "signed header absent", change: setAuth(func(a *signer.Authorization) { a.SignedHeaders = append(a.SignedHeaders, "x-zzz") }), want: signer.ErrMissing},
 		{name: "content-sha256 repeated", change: func(r *http.Request) {
-			r.Header.Add(signer.HeaderContentSHA256, signer.UnsignedPayload)
-			r.Header.Add(signer.HeaderContentSHA256, signer.UnsignedPayload)
+			r.Header.Add(headerContentSHA256, unsignedPayload)
+			r.Header.Add(headerContentSHA256, unsignedPayload)
 		}, want: signer.ErrMalformed},
 		{name: "bad query", change: func(r *http.Request) { r.URL.RawQuery = "a=%zz" }, want: signer.ErrMalformed},
 		{name: "unknown access key", cred: signer.Credentials{AccessKey: "HPUAUNKNOWNKEY000003", SecretKey: "s"}, want: signer.ErrUnknownKey},
 		{name: "no key lookup", verifier: func() *signer.Verifier { return &signer.Verifier{Now: func() time.Time { return t0 }} }, want: signer.ErrUnknownKey},
+		{name: "key lookup says unknown", verifier: func() *signer.Verifier {
+			return &signer.Verifier{SecretKey: func(string) (string, bool) { return testSK, false }, Now: func() time.Time { return t0 }}
+		}, want: signer.ErrUnknownKey},
 		{name: "empty secret key", verifier: func() *signer.Verifier {
 			return &signer.Verifier{SecretKey: func(string) (string, bool) { return "", true }, Now: func() time.Time { return t0 }}
 		}, want: signer.ErrUnknownKey},
@@ -219,7 +221,7 @@ func TestVerify_ContentSHA256(t *testing.T) {
 		verify []byte
 		want   error
 	}{
-		{"unsigned payload ignores body", signer.UnsignedPayload, []byte("x"), nil},
+		{"unsigned payload ignores body", unsignedPayload, []byte("x"), nil},
 		{"stated hash matches body", "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862", body, nil},
 		{"stated hash does not match body", "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862", []byte("x"), signer.ErrSignatureMismatch},
 	}
@@ -227,7 +229,7 @@ func TestVerify_ContentSHA256(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			req := newRequest(t, http.MethodPost, statusURL, body)
-			req.Header.Set(signer.HeaderContentSHA256, tt.value)
+			req.Header.Set(headerContentSHA256, tt.value)
 			require.NoError(t, signer.Sign(req, body, testCred(), t0))
 			sreq, _ := toServer(t, req)
 			err := testVerifier().Verify(sreq, tt.verify)
@@ -238,4 +240,76 @@ func TestVerify_ContentSHA256(t *testing.T) {
 			}
 		})
 	}
+}
+func hmacHex(key, text string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(text))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func sha256Hex(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:])
+}
+
+// A wrong secret key: the verifier tells what it computed, and the client
+// signed the very same string, only with another key.
+func TestVerify_MismatchTellsWhatItComputed(t *testing.T) {
+	t.Parallel()
+	req := newRequest(t, http.MethodGet, statusURL, nil)
+	require.NoError(t, signer.Sign(req, nil, signer.Credentials{AccessKey: testAK, SecretKey: otherSK}, t0))
+	sreq, body := toServer(t, req)
+
+	err := testVerifier().Verify(sreq, body)
+	require.ErrorIs(t, err, signer.ErrSignatureMismatch)
+	var me *signer.MismatchError
+	require.True(t, errors.As(err, &me), "%T", err)
+
+	assert.Equal(t, "GET\n/v2/0a1b2c3d4e5f/instances/status/\ninclude_failure=true\n"+
+		"user-agent:dcskit-test\nx-project-id:0a1b2c3d4e5f\nx-sdk-date:20240305T060708Z\n\n"+
+		"user-agent;x-project-id;x-sdk-date\n"+
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", me.CanonicalRequest)
+	assert.Equal(t, "SDK-HMAC-SHA256\n20240305T060708Z\n"+sha256Hex(me.CanonicalRequest), me.StringToSign)
+
+	auth, perr := signer.ParseAuthorization(req.Header.Get(signer.HeaderAuthorization))
+	require.NoError(t, perr)
+	assert.Equal(t, auth.Signature, hmacHex(otherSK, me.StringToSign), "the client signed this string")
+	assert.Equal(t, signer.ExpectedSignature(sreq, body, testSK), hmacHex(testSK, me.StringToSign), "and the verifier expected it signed with its key")
+
+	assert.Equal(t, "signature mismatch", err.Error(), "short: it goes into answers and logs")
+	assertNoSecrets(t, me.CanonicalRequest+me.StringToSign, signer.ExpectedSignature(sreq, body, testSK))
+}
+
+// A tampered request: the canonical request is the one the server saw.
+func TestVerify_MismatchShowsTheRequestAsReceived(t *testing.T) {
+	t.Parallel()
+	sreq, body := toServer(t, signedRequest(t, http.MethodGet, statusURL, nil))
+	sreq.URL.RawQuery = "include_failure=false"
+
+	var me *signer.MismatchError
+	require.True(t, errors.As(testVerifier().Verify(sreq, body), &me))
+	assert.Contains(t, me.CanonicalRequest, "\ninclude_failure=false\n")
+}
+
+// Credential headers are signed, but their values never show.
+func TestVerify_MismatchRedactsCredentialHeaders(t *testing.T) {
+	t.Parallel()
+	req := newRequest(t, http.MethodGet, statusURL, nil)
+	req.Header.Set("X-Auth-Token", "an-iam-token-that-is-signed")
+	cred := signer.Credentials{AccessKey: testAK, SecretKey: otherSK, SecurityToken: testToken}
+	require.NoError(t, signer.Sign(req, nil, cred, t0))
+	require.Contains(t, req.Header.Get(signer.HeaderAuthorization), "x-auth-token;")
+	sreq, body := toServer(t, req)
+
+	var me *signer.MismatchError
+	require.True(t, errors.As(testVerifier().Verify(sreq, body), &me))
+	assert.Contains(t, me.CanonicalRequest, "\nx-auth-token:"+signer.RedactedValue+"\n")
+	assert.Contains(t, me.CanonicalRequest, "\nx-security-token:"+signer.RedactedValue+"\n")
+	assertNoSecrets(t, me.CanonicalRequest+me.StringToSign, "an-iam-token-that-is-signed")
+	// The string to sign still covers the real values: the client's
+	// signature is the HMAC of it.
+	auth, err := signer.ParseAuthorization(req.Header.Get(signer.HeaderAuthorization))
+	require.NoError(t, err)
+	assert.Equal(t, auth.Signature, hmacHex(otherSK, me.StringToSign))
+	assert.NotEqual(t, sha256Hex(me.CanonicalRequest), me.StringToSign[strings.LastIndexByte(me.StringToSign, '\n')+1:])
 }

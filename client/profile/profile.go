@@ -1,14 +1,11 @@
-// Package profile reads the official Huawei Cloud SDK's credentials file,
-// and makes the SDK's default credential chain for package client: the
-// environment, then this file, then the ECS metadata service.
-//
-// It is apart from package client because its INI parser,
-// gopkg.in/ini.v1 (the one the SDK reads the file with, so that a file
-// means the same to both), would add 290 KB to every program that imports
-// client, past its size budget (make bench).
+// Package profile makes the official Huawei Cloud SDK's default credential
+// chain for package client: the environment, the SDK's credentials file,
+// then the ECS metadata service. It is apart from package client because
+// its INI parser, gopkg.in/ini.v1 (the SDK's, so that a file means the
+// same to both), would add 290 KB to every program that imports client.
 //
 // The file is HUAWEICLOUD_SDK_CREDENTIALS_FILE, or
-// ~/.huaweicloud/credentials, in INI; dcskit reads its [basic] section:
+// ~/.huaweicloud/credentials; dcskit reads its [basic] section:
 //
 //	[basic]
 //	ak = ...
@@ -27,6 +24,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 
 	"gopkg.in/ini.v1"
 
@@ -37,80 +36,128 @@ import (
 // EnvFile names the credentials file, as for the official SDK.
 const EnvFile = "HUAWEICLOUD_SDK_CREDENTIALS_FILE"
 
-// Section is the part of the file that holds the credentials of regional
-// services such as DCS (the SDK's "basic" credentials).
-const Section = "basic"
+// DefaultChain is the official SDK's default credential chain for regional
+// services, in its order: client.EnvCredentials, File, then the ECS
+// metadata service at getenv("DCSKIT_METADATA_ENDPOINT") (dcskit's, for
+// tests on loopback), else http://169.254.169.254. The SDK's last source,
+// pod identity, is not supported. The chain keeps to the first source that
+// gives credentials; until one has, every Retrieve searches again, so that
+// a source that was down comes back. A source that is set up but broken
+// stops the search.
+func DefaultChain(getenv func(string) string) client.CredentialsProvider {
+	getenv = orNone(getenv)
+	return &chain{providers: []client.CredentialsProvider{client.EnvCredentials(getenv), File(getenv), newMetadata(getenv(envMetadataEndpoint))}}
+}
 
-// Keys of Section, as the SDK names them.
-const (
-	keyAK            = "ak"
-	keySK            = "sk"
-	keySecurityToken = "security_token"
-	keyProjectID     = "project_id"
-	keyIAMEndpoint   = "iam_endpoint"
-	keyIdpID         = "idp_id"
-	keyIDTokenFile   = "id_token_file"
-)
+func orNone(getenv func(string) string) func(string) string {
+	if getenv == nil {
+		return func(string) string { return "" }
+	}
+	return getenv
+}
 
-// maxFileSize bounds what is read of the file: a credentials file is a
-// few lines.
-const maxFileSize = 1 << 20
+type chain struct {
+	providers []client.CredentialsProvider
+	mu        sync.Mutex
+	using     client.CredentialsProvider // the source found
+	static    *client.Credentials        // its keys, which do not expire
+}
 
-// File returns the provider of the credentials file's keys. It reads the
-// file at each Retrieve (a Chain asks once, since these keys do not
-// expire). The path is getenv(EnvFile), else ~/.huaweicloud/credentials
-// with the home directory from getenv too ($HOME, or %USERPROFILE% on
-// Windows).
-//
+func (c *chain) Retrieve(ctx context.Context) (client.Credentials, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.static != nil {
+		return *c.static, nil
+	} else if c.using != nil {
+		return retrieve(ctx, c.using) // temporary keys: their source refreshes them
+	}
+	var tried []error
+	for _, p := range c.providers {
+		cred, err := retrieve(ctx, p)
+		if err == nil {
+			if c.using = p; cred.Expires.IsZero() {
+				c.static = &cred
+			}
+			return cred, nil
+		} else if ctx.Err() != nil {
+			return client.Credentials{}, ctx.Err()
+		}
+		if tried = append(tried, err); !errors.Is(err, client.ErrNoCredentials) {
+			break
+		}
+	}
+	return client.Credentials{}, &client.CredentialsError{Tried: tried}
+}
+
+// retrieve asks p, and refuses keys that cannot sign.
+func retrieve(ctx context.Context, p client.CredentialsProvider) (client.Credentials, error) {
+	cred, err := p.Retrieve(ctx)
+	if err == nil {
+		err = cred.Keys.Validate()
+	}
+	return cred, err
+}
+
+// String names the providers, and the one in use once there is one.
+func (c *chain) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names := make([]string, len(c.providers))
+	for i, p := range c.providers {
+		names[i] = fmt.Sprint(p)
+	}
+	s := "chain of " + strings.Join(names, ", ")
+	if c.using != nil {
+		s += fmt.Sprintf(", using %s", c.using)
+	}
+	return s
+}
+
+// File returns the provider of the keys of the credentials file, read at
+// each Retrieve: getenv(EnvFile), else ~/.huaweicloud/credentials in the
+// home directory that getenv names ($HOME, or %USERPROFILE% on Windows).
 // A file that is not there, at the default path, or that has no [basic]
 // section or keys in it, has nothing to offer (client.ErrNoCredentials).
 // A file named by EnvFile that is not there, or one that cannot be read
 // or parsed, or that holds half a key pair, is an error.
 func File(getenv func(string) string) client.CredentialsProvider {
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	return fileProvider{getenv: getenv}
+	return fileProvider{getenv: orNone(getenv)}
+}
+
+// FileAt returns the provider of the keys of the credentials file at
+// path, read as File reads the file EnvFile names. Programs that serve
+// several accounts, such as `dcskit exporter --config`, give each its
+// file.
+func FileAt(path string) client.CredentialsProvider {
+	return fileProvider{getenv: orNone(nil), at: path}
 }
 
 type fileProvider struct {
 	getenv func(string) string
-	at     string // FileAt's path, instead of the environment's
-}
-
-// FileAt returns the provider of the keys of the credentials file at
-// path, read as File reads the file EnvFile names: a file that is not
-// there is an error. Programs that serve several accounts, such as
-// `dcskit exporter --config`, give each its file.
-func FileAt(path string) client.CredentialsProvider {
-	return fileProvider{getenv: func(string) string { return "" }, at: path}
+	at     string // FileAt's path
 }
 
 func (f fileProvider) String() string {
-	if p, _, err := f.path(); err == nil {
-		return "profile file " + p
-	}
-	return "profile file"
+	path, _, _ := f.path()
+	return strings.TrimSpace("profile file " + path)
 }
 
-// path is the file to read, and what named it ("" for the default
-// path, which need not be there).
-func (f fileProvider) path() (string, string, error) {
-	if f.at != "" {
-		return f.at, "the configuration", nil
-	}
-	if p := f.getenv(EnvFile); p != "" {
-		return p, EnvFile, nil
-	}
+// path is the file to read, and what named it: "" for the default path,
+// which need not be there.
+func (f fileProvider) path() (path, named string, err error) {
 	homeVar := "HOME"
 	if runtime.GOOS == "windows" {
 		homeVar = "USERPROFILE"
 	}
-	home := f.getenv(homeVar)
-	if home == "" {
+	switch {
+	case f.at != "":
+		return f.at, "the configuration", nil
+	case f.getenv(EnvFile) != "":
+		return f.getenv(EnvFile), EnvFile, nil
+	case f.getenv(homeVar) == "":
 		return "", "", fmt.Errorf("no home directory: $%s is not set", homeVar)
 	}
-	return filepath.Join(home, ".huaweicloud", "credentials"), "", nil
+	return filepath.Join(f.getenv(homeVar), ".huaweicloud", "credentials"), "", nil
 }
 
 func (f fileProvider) Retrieve(context.Context) (client.Credentials, error) {
@@ -129,91 +176,40 @@ func (f fileProvider) Retrieve(context.Context) (client.Credentials, error) {
 		return client.Credentials{}, fmt.Errorf("%s: %w", source, err)
 	}
 	file, err := ini.Load(data)
-	if err != nil {
-		// ini's errors quote the line at fault, which may hold a key.
+	if err != nil { // ini's errors quote the line at fault, which may hold a key
 		return client.Credentials{}, fmt.Errorf("%s: not an INI file the SDK can read (a line that is neither [section], key = value nor a comment)", source)
 	}
-	sec, err := file.GetSection(Section)
+	sec, err := file.GetSection("basic")
 	if err != nil {
-		return client.Credentials{}, client.NoCredentials(source, "no ["+Section+"] section")
+		return client.Credentials{}, client.NoCredentials(source, "no [basic] section")
 	}
 	value := func(k string) string { return sec.Key(k).String() }
-	keys := signer.Credentials{AccessKey: value(keyAK), SecretKey: value(keySK), SecurityToken: value(keySecurityToken)}
+	keys := signer.Credentials{AccessKey: value("ak"), SecretKey: value("sk"), SecurityToken: value("security_token")}
 	switch {
-	case keys.AccessKey == "" && keys.SecretKey == "" && value(keyIdpID) != "":
-		return client.Credentials{}, fmt.Errorf("%s: [%s] has %s and %s (OIDC federation), which dcskit does not support; give %s and %s",
-			source, Section, keyIdpID, keyIDTokenFile, keyAK, keySK)
+	case keys.AccessKey == "" && keys.SecretKey == "" && value("idp_id") != "":
+		return client.Credentials{}, fmt.Errorf("%s: [basic] has idp_id and id_token_file (OIDC federation), which dcskit does not support; give ak and sk", source)
 	case keys.AccessKey == "" && keys.SecretKey == "":
-		return client.Credentials{}, client.NoCredentials(source, fmt.Sprintf("[%s] has no %s and %s", Section, keyAK, keySK))
-	case keys.AccessKey == "":
-		return client.Credentials{}, fmt.Errorf("%s: [%s] has %s but no %s", source, Section, keySK, keyAK)
-	case keys.SecretKey == "":
-		return client.Credentials{}, fmt.Errorf("%s: [%s] has %s but no %s", source, Section, keyAK, keySK)
+		return client.Credentials{}, client.NoCredentials(source, "[basic] has no ak and sk")
+	case keys.AccessKey == "" || keys.SecretKey == "":
+		has, lacks := "ak", "sk"
+		if keys.AccessKey == "" {
+			has, lacks = lacks, has
+		}
+		return client.Credentials{}, fmt.Errorf("%s: [basic] has %s but no %s", source, has, lacks)
 	}
-	return client.Credentials{
-		Keys:        keys,
-		ProjectID:   value(keyProjectID),
-		IAMEndpoint: value(keyIAMEndpoint),
-		Source:      source,
-	}, nil
+	return client.Credentials{Keys: keys, ProjectID: value("project_id"), IAMEndpoint: value("iam_endpoint"), Source: source}, nil
 }
 
+// readFile reads at most 1 MiB: a credentials file is a few lines.
 func readFile(path string) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, maxFileSize+1))
-	if err != nil {
-		return nil, err
+	data, err := io.ReadAll(io.LimitReader(fh, 1<<20+1))
+	if err == nil && len(data) > 1<<20 {
+		return nil, errors.New("larger than 1024 KiB")
 	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("larger than %d KiB", maxFileSize>>10)
-	}
-	return data, nil
-}
-
-// DefaultChain is the official SDK's default credential chain for
-// regional services, in its order: client.EnvCredentials, File, then the
-// ECS metadata service (client.MetadataCredentials), at metadata.Endpoint,
-// else getenv(client.EnvMetadataEndpoint), else
-// client.DefaultMetadataEndpoint. The SDK's last source, pod identity,
-// is not supported.
-func DefaultChain(getenv func(string) string, metadata client.MetadataOptions) *client.Chain {
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	if metadata.Endpoint == "" {
-		metadata.Endpoint = getenv(client.EnvMetadataEndpoint)
-	}
-	var ecs client.CredentialsProvider
-	if m, err := client.NewMetadataCredentials(metadata); err != nil {
-		ecs = brokenProvider{fmt.Errorf("ECS metadata: %w", err)}
-	} else {
-		ecs = m
-	}
-	return client.NewChain(client.EnvCredentials(getenv), File(getenv), ecs)
-}
-
-// brokenProvider fails as it was configured to, when asked: a chain
-// reports a bad metadata endpoint where it would have used it.
-type brokenProvider struct{ err error }
-
-func (b brokenProvider) Retrieve(context.Context) (client.Credentials, error) {
-	return client.Credentials{}, b.err
-}
-
-func (b brokenProvider) String() string { return b.err.Error() }
-
-// FromDefaultChain configures a client as the official SDK's defaults
-// do: client.FromEnv(getenv) for the project, endpoints and IAM endpoint,
-// and the credentials of DefaultChain(getenv, client.MetadataOptions{}).
-// A project id from the environment wins over the file's project_id, and
-// EnvIAMEndpoint over its iam_endpoint.
-func FromDefaultChain(getenv func(string) string) client.Option {
-	return client.WithOptions(
-		client.FromEnv(getenv),
-		client.WithCredentialsProvider(DefaultChain(getenv, client.MetadataOptions{})),
-	)
+	return data, err
 }

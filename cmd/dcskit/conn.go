@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,20 +19,15 @@ import (
 	"github.com/dcskit/dcskit/client/profile"
 )
 
-// Environment variables of dcskit's own. The official SDK has none for a
-// region or an IAM token, nor has hcloud (KooCLI), which keeps both in its
-// profiles; these follow DCSKIT_METADATA_ENDPOINT.
+// Environment variables of dcskit's own: the official SDK has none for a
+// region or an IAM token, nor has hcloud (KooCLI). A token is a secret, so
+// it is never a flag's value, which the process list shows.
 const (
-	// envRegion is the region when --region is not given.
 	envRegion = "DCSKIT_REGION"
-	// envToken is an IAM user token, sent as X-Auth-Token instead of a
-	// signature. A token is a secret: it is never a flag's value, which
-	// any user of the machine can read in the process list.
-	envToken = "DCSKIT_IAM_TOKEN"
+	envToken  = "DCSKIT_IAM_TOKEN"
 )
 
-// credentialsHelp says where the commands that call the API find their
-// credentials, project and endpoint. Each of them shows it.
+// credentialsHelp is in the help of every command that calls the API.
 const credentialsHelp = `Credentials come from where the official SDK finds them, in its order: the
 environment (HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, plus
 HUAWEICLOUD_SDK_SECURITY_TOKEN for temporary credentials), the profile file
@@ -50,35 +47,29 @@ endpoint override is HUAWEICLOUD_SDK_REGION_DCS_<REGION>.
 X-Request-Id, duration, and the Authorization header with its signature
 replaced by REDACTED. No secret key or token is ever shown.`
 
-// failedCreationsRule is the one rule of status, wait and exporter for
-// the instances whose creation failed.
+// failedCreationsRule is in the help of status, wait and exporter.
 const failedCreationsRule = `Failed creations (CREATEFAILED) are counted, as every dcskit command counts
 them: the API is asked with include_failure=true.`
 
 // connFlags are the flags of every command that calls the API.
 type connFlags struct {
-	projectID        string
-	region           string
-	endpoint         string
-	endpointTemplate string
-	timeout          time.Duration
-	noSignRequest    bool
-	tokenFile        string
-	debug            bool
+	projectID, region, endpoint, endpointTemplate, tokenFile string
+	timeout                                                  time.Duration
+	noSignRequest, debug                                     bool
 }
 
-// addConnFlags registers the flags of a command that calls the API:
-// --project-id, --region, --endpoint, --endpoint-template, --timeout
-// (whose default is defaultTimeout), --no-sign-request, --token-file and
-// --debug.
 func addConnFlags(cmd *cobra.Command, defaultTimeout time.Duration) *connFlags {
 	f := &connFlags{}
 	fs := cmd.Flags()
+	timeoutUsage := "limit for the whole command, retries included (0: none)"
+	if cmd.Name() == "exporter" {
+		timeoutUsage = "bound on one API call, retries included"
+	}
 	fs.StringVar(&f.projectID, "project-id", "", "project ID (default $"+client.EnvProjectID+", the profile's project_id, or the region's project in IAM)")
 	fs.StringVar(&f.region, "region", "", "region; the endpoint is https://dcs.<region>.myhuaweicloud.com (default $"+envRegion+", else "+client.DefaultRegion+")")
 	fs.StringVar(&f.endpoint, "endpoint", "", "API base URL, such as http://127.0.0.1:8080; overrides --region and $"+client.EnvEndpointPrefix+"<REGION>")
 	fs.StringVar(&f.endpointTemplate, "endpoint-template", "", "API base URL of every region, {region} replaced, e.g. https://dcs.{region}.example; overrides $"+client.EnvEndpointPrefix+"<REGION>")
-	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, timeoutUsage(cmd.Name()))
+	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, timeoutUsage)
 	fs.BoolVar(&f.noSignRequest, "no-sign-request", false, "send no credentials (for an endpoint that needs none, such as a fake served without them)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "read an IAM token to send as X-Auth-Token from this `file` (default $"+envToken+")")
 	fs.BoolVar(&f.debug, "debug", false, "log every HTTP exchange on stderr, without secrets")
@@ -86,26 +77,16 @@ func addConnFlags(cmd *cobra.Command, defaultTimeout time.Duration) *connFlags {
 	return f
 }
 
-// timeoutUsage says what --timeout bounds in the command name.
-func timeoutUsage(name string) string {
-	if name == "exporter" {
-		return "bound on one API call, retries included (0: 1m)"
-	}
-	return "limit for the whole command, retries included (0: none)"
-}
-
 // newClient builds a client from the flags and the official SDK's
-// defaults (the environment, the profile file, ECS metadata; see
-// profile.FromDefaultChain), flags winning, and finds its credentials and
-// project before the command starts. Bad flags, no credentials, or no
-// single project for the region are usage errors; a failure to reach IAM
-// is not.
+// defaults, flags winning, and finds its credentials and project before
+// the command starts. Bad flags, no credentials, or no single project for
+// the region are usage errors; a failure to reach IAM is not.
 func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, error) {
 	opts, err := f.options(e)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, client.WithRegion(f.regionOf(e)))
+	opts = append(opts, client.WithRegion(cmp.Or(f.region, e.getenv(envRegion), client.DefaultRegion)))
 	if f.projectID != "" {
 		opts = append(opts, client.WithProjectID(f.projectID))
 	}
@@ -118,20 +99,20 @@ func (f *connFlags) newClient(ctx context.Context, e *env) (*client.Client, erro
 	if _, err := c.Credentials(ctx); err != nil {
 		return nil, asUsageError[*client.CredentialsError](withCredentialsHint(err))
 	}
-	if _, err := c.Project(ctx); err != nil {
+	if _, err := c.ProjectID(ctx); err != nil {
 		return nil, asUsageError[*client.DiscoveryError](asUsageError[*client.CredentialsError](err))
 	}
 	return c, nil
 }
 
-// options are the client options of the flags and the environment but
-// the region and project: what every client of the command shares.
+// options are the client options that every client of the command
+// shares: all but the region and project.
 func (f *connFlags) options(e *env) ([]client.Option, error) {
 	auth, err := f.auth(e)
 	if err != nil {
 		return nil, err
 	}
-	opts := []client.Option{auth}
+	opts := auth
 	if f.endpoint != "" {
 		opts = append(opts, client.WithEndpoint(f.endpoint))
 	}
@@ -147,75 +128,60 @@ func (f *connFlags) options(e *env) ([]client.Option, error) {
 // auth is how the client proves who it is: no credentials with
 // --no-sign-request, an IAM token from --token-file or $DCSKIT_IAM_TOKEN,
 // else the official SDK's chain. The environment's project id and
-// endpoints apply in every case; its keys only to the chain, so that keys
-// set for other work do not get in the way of the other two.
-func (f *connFlags) auth(e *env) (client.Option, error) {
-	token, from, err := f.token(e)
-	if err != nil {
-		return nil, err
+// endpoints apply in every case; its keys only to the chain, since
+// explicit credentials win over the keys FromEnv reads.
+func (f *connFlags) auth(e *env) ([]client.Option, error) {
+	token, err := secret(e, "", "", f.tokenFile, "--token-file", envToken)
+	from := "$" + envToken
+	if f.tokenFile != "" {
+		from = "--token-file"
 	}
 	switch {
+	case err != nil:
+		return nil, err
 	case f.noSignRequest && f.tokenFile != "":
 		return nil, usageErrorf("--no-sign-request and --token-file exclude each other")
 	case f.noSignRequest:
-		return client.WithOptions(client.FromEnv(withoutKeys(e.getenv)), client.WithoutSigning()), nil
+		return []client.Option{client.FromEnv(e.getenv), client.WithoutSigning()}, nil
 	case token != "" && e.getenv(client.EnvAccessKey) != "":
 		return nil, usageErrorf("both an IAM token (%s) and %s are set: use one", from, client.EnvAccessKey)
 	case token != "":
-		return client.WithOptions(client.FromEnv(withoutKeys(e.getenv)), client.WithIAMToken(token)), nil
+		return []client.Option{client.FromEnv(e.getenv), client.WithIAMToken(token)}, nil
 	}
-	return profile.FromDefaultChain(e.getenv), nil
+	return []client.Option{client.FromEnv(e.getenv), client.WithCredentialsProvider(profile.DefaultChain(e.getenv))}, nil
 }
 
-// maxTokenSize bounds a token file: IAM tokens are a few KiB.
-const maxTokenSize = 64 << 10
-
-// token is the IAM token of --token-file, else of $DCSKIT_IAM_TOKEN, and
-// where it comes from; "" if neither gives one.
-func (f *connFlags) token(e *env) (token, from string, err error) {
-	if f.tokenFile == "" {
-		return e.getenv(envToken), "$" + envToken, nil
+// secret is a flag's value, else the first line of a file a flag names,
+// else an environment variable's value.
+func secret(e *env, value, flag, file, fileFlag, envVar string) (string, error) {
+	switch {
+	case value != "" && file != "":
+		return "", usageErrorf("%s and %s exclude each other", flag, fileFlag)
+	case value != "":
+		return value, nil
+	case file == "":
+		return e.getenv(envVar), nil
 	}
-	token, err = readSecretFile(f.tokenFile, maxTokenSize)
+	fh, err := os.Open(file)
 	if err != nil {
-		return "", "", usageErrorf("--token-file: %w", err)
-	}
-	return token, "--token-file", nil
-}
-
-// readSecretFile reads a secret of at most max bytes from path: its first
-// line, without surrounding space, as `echo secret > file` writes it.
-// Errors never quote the file's content.
-func readSecretFile(path string, max int64) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", err
+		return "", usageErrorf("%s: %w", fileFlag, err)
 	}
 	defer fh.Close()
-	// Bounded however the file is made: a pipe has no size to check.
-	data, err := io.ReadAll(io.LimitReader(fh, max+1))
-	if err != nil {
-		return "", err
-	}
-	if int64(len(data)) > max {
-		return "", fmt.Errorf("%s: larger than %d KiB", path, max>>10)
-	}
+	// Bounded however the file is made: a pipe has no size to check. IAM
+	// tokens are a few KiB.
+	const limit = 64 << 10
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
 	first, _, _ := strings.Cut(string(data), "\n")
-	secret := strings.TrimSpace(first)
-	if secret == "" {
-		return "", fmt.Errorf("%s: its first line is empty", path)
-	}
-	return secret, nil
-}
-
-// withoutKeys is getenv with the SDK's key variables unset.
-func withoutKeys(getenv func(string) string) func(string) string {
-	return func(k string) string {
-		switch k {
-		case client.EnvAccessKey, client.EnvSecretKey, client.EnvSecurityToken:
-			return ""
-		}
-		return getenv(k)
+	switch s := strings.TrimSpace(first); {
+	case err != nil:
+		return "", usageErrorf("%s: %w", fileFlag, err)
+	case len(data) > limit:
+		return "", usageErrorf("%s: %s: larger than %d KiB", fileFlag, file, limit>>10)
+	case s == "":
+		// No error quotes the file's content.
+		return "", usageErrorf("%s: %s: its first line is empty", fileFlag, file)
+	default:
+		return s, nil
 	}
 }
 
@@ -234,17 +200,6 @@ func withCredentialsHint(err error) error {
 	return fmt.Errorf("%w; or set %s to send an IAM token, or pass --no-sign-request to an endpoint that needs no credentials", err, envToken)
 }
 
-// regionOf is --region, else $DCSKIT_REGION, else client.DefaultRegion.
-func (f *connFlags) regionOf(e *env) string {
-	if f.region != "" {
-		return f.region
-	}
-	if r := e.getenv(envRegion); r != "" {
-		return r
-	}
-	return client.DefaultRegion
-}
-
 // asUsageError makes err a usage error if it is an E.
 func asUsageError[E error](err error) error {
 	if _, ok := errors.AsType[E](err); ok {
@@ -261,9 +216,8 @@ func (f *connFlags) withTimeout(ctx context.Context) (context.Context, context.C
 	return context.WithTimeout(ctx, f.timeout)
 }
 
-// regions are the regions of DCS that the official Go SDK lists
-// (services/dcs/v2/region), one a line after a comment:
-// interop/regions_test.go holds the two together.
+// regions are the regions of DCS that the official Go SDK lists, one a
+// line after a comment; interop/regions_test.go holds the two together.
 //
 //go:embed regions.txt
 var regions string
@@ -279,19 +233,15 @@ func completeRegion(*cobra.Command, []string, string) ([]cobra.Completion, cobra
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
-// addOutputFlag registers -o/--output, with the completion of its
-// formats, the first of which is the default.
+// addOutputFlag registers -o/--output; the first format is the default.
 func addOutputFlag(cmd *cobra.Command, output *string, formats ...string) {
 	cmd.Flags().StringVarP(output, "output", "o", formats[0], "output format: "+strings.Join(formats, ", "))
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 }
 
-// checkOutput refuses a format that is not one of formats.
 func checkOutput(output string, formats ...string) error {
-	for _, f := range formats {
-		if output == f {
-			return nil
-		}
+	if slices.Contains(formats, output) {
+		return nil
 	}
 	return usageErrorf("unknown output %q: want %s", output, strings.Join(formats, ", "))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,11 +12,9 @@ import (
 	"github.com/dcskit/dcskit/server"
 )
 
-// demoProject and demoSeed reproduce the response example of the API page:
-// 8 running and 22 create-failed instances per engine.
+// demoProject is the project of the API page's response example, whose 8
+// running and 22 create-failed instances per engine the demo serves.
 const demoProject = "0605767e2c00d5552f8fc01a6f4d3b3a"
-
-var demoSeed = map[dcs.Status]int{dcs.Running: 8, dcs.CreateFailed: 22}
 
 func newDemoCmd(e *env) *cobra.Command {
 	return &cobra.Command{
@@ -30,46 +27,37 @@ and print the table that 'dcskit status' would print.`,
 		Example: "  go run ./cmd/dcskit demo",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDemo(cmd.Context(), e)
+			ak, sk := rand.Text(), rand.Text()
+			srv, err := server.New(server.Options{AccessKey: ak, SecretKey: sk})
+			if err != nil {
+				return err
+			}
+			if err := srv.Start("127.0.0.1:0"); err != nil {
+				return err
+			}
+			defer srv.Shutdown(context.WithoutCancel(cmd.Context())) // its one client is done by then
+			var insts []server.Instance
+			for _, eng := range dcs.Engines() {
+				for st, n := range map[dcs.Status]int{dcs.Running: 8, dcs.CreateFailed: 22} {
+					for range n {
+						insts = append(insts, server.Instance{ProjectID: demoProject, Engine: eng, Status: st})
+					}
+				}
+			}
+			if _, err := srv.Add(insts...); err != nil {
+				return err
+			}
+			c, err := client.New(client.WithEndpoint(srv.URL()), client.WithProjectID(demoProject), client.WithCredentials(ak, sk))
+			if err != nil {
+				return err
+			}
+			st, err := c.InstanceStatus(cmd.Context(), client.IncludeFailure())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "Asked a fake DCS API on %s, seeded with %d instances and signed with throwaway AK/SK,\n"+
+				"for the counts of project %s with include_failure=true:\n\n", srv.URL(), len(insts), demoProject)
+			return writeTable(e.stdout, st.Counts, false)
 		},
 	}
-}
-
-func runDemo(ctx context.Context, e *env) error {
-	ak, sk := rand.Text(), rand.Text()
-	srv, err := server.New(server.Options{AccessKey: ak, SecretKey: sk})
-	if err != nil {
-		return err
-	}
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		return err
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
-	var insts []server.Instance
-	for _, eng := range dcs.Engines() {
-		for st, n := range demoSeed {
-			for range n {
-				insts = append(insts, server.Instance{ProjectID: demoProject, Engine: eng, Status: st})
-			}
-		}
-	}
-	if _, err := srv.Add(insts...); err != nil {
-		return err
-	}
-
-	c, err := client.New(client.WithEndpoint(srv.URL()), client.WithProjectID(demoProject), client.WithCredentials(ak, sk))
-	if err != nil {
-		return err
-	}
-	st, err := c.InstanceStatus(ctx, client.IncludeFailure())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Asked a fake DCS API on %s, seeded with %d instances and signed with throwaway AK/SK,\n"+
-		"for the counts of project %s with include_failure=true:\n\n", srv.URL(), len(insts), demoProject)
-	return writeTable(e.stdout, st.Counts, false)
 }

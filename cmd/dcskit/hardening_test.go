@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,7 +17,6 @@ import (
 	"github.com/dcskit/dcskit/exporter"
 	"github.com/dcskit/dcskit/internal/promtest"
 	"github.com/dcskit/dcskit/server"
-	"github.com/dcskit/dcskit/signer"
 )
 
 // impossible is the answer whose signed sums come to zero: creating 1,
@@ -110,41 +106,29 @@ func hungExporter(t *testing.T, args ...string) (*fakeDCS, *running, map[string]
 	return f, x, good
 }
 
-// TestExporterAnswersWithinTheScrapeTimeout: a scrape of a hung API
-// answers within the timeout Prometheus sends, with the last good gauges
-// and scrape_success 0, long before the API would; the call is then
-// cancelled, as no scrape waits for it.
+// TestExporterAnswersWithinTheScrapeTimeout: scrapes of a hung API answer
+// within the timeout Prometheus sends, with the last good gauges and
+// scrape_success 0, long before the API would; concurrent ones share one
+// call (--min-interval 0), which is then cancelled, as no scrape waits
+// for it.
 func TestExporterAnswersWithinTheScrapeTimeout(t *testing.T) {
 	t.Parallel()
 	f, x, good := hungExporter(t, "--timeout", "1m")
-	got, err := promtest.Get(x.url, time.Second)
-	require.NoError(t, err)
-	assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
-	assert.Equal(t, instances(t, good), instances(t, got))
-	require.Eventually(t, func() bool { return f.gone.Load() == 1 }, 30*time.Second, 10*time.Millisecond,
-		"the abandoned call is cancelled, well before the fault's delay ends")
-	assert.Equal(t, int32(2), f.queries.Load())
-	assert.Equal(t, 0, x.stop().code)
-}
-
-// TestExporterScrapesShareTheCallInFlight: with --min-interval 0,
-// concurrent scrapes of a slow API make one call.
-func TestExporterScrapesShareTheCallInFlight(t *testing.T) {
-	t.Parallel()
-	f, x, _ := hungExporter(t)
 	const scrapes = 8
 	var wg sync.WaitGroup
 	for range scrapes {
 		wg.Go(func() {
-			got, err := promtest.Get(x.url, 4*time.Second)
+			got, err := promtest.Get(x.url, time.Second)
 			if assert.NoError(t, err) {
 				assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
+				assert.Equal(t, instances(t, good), instances(t, got))
 			}
 		})
 	}
 	wg.Wait()
 	assert.Equal(t, int32(2), f.queries.Load(), "one call before, one shared by the eight")
-	require.Eventually(t, func() bool { return f.gone.Load() == 1 }, 30*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return f.gone.Load() == 1 }, time.Minute, 5*time.Millisecond,
+		"the abandoned call is cancelled, well before the fault's delay ends")
 	assert.Equal(t, 0, x.stop().code)
 }
 
@@ -160,7 +144,7 @@ func TestExporterStopsWithoutWaitingForTheAPI(t *testing.T) {
 		assert.NoError(t, err)
 		answered <- got
 	}()
-	require.Eventually(t, func() bool { return f.queries.Load() == 2 }, 30*time.Second, 10*time.Millisecond, "the call is in flight")
+	require.Eventually(t, func() bool { return f.queries.Load() == 2 }, time.Minute, 5*time.Millisecond, "the call is in flight")
 	r := x.stop()
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stderr, `msg="shutting down"`)
@@ -168,8 +152,6 @@ func TestExporterStopsWithoutWaitingForTheAPI(t *testing.T) {
 	case got := <-answered:
 		assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
 		assert.Equal(t, instances(t, good), instances(t, got))
-	case <-time.After(30 * time.Second): // a hang guard
-		t.Fatal("the scrape in flight was not answered")
 	}
 }
 
@@ -180,124 +162,4 @@ func TestExporterDefaultTimeoutIsBelowTheScrapeTimeout(t *testing.T) {
 	d, err := time.ParseDuration(flag.DefValue)
 	require.NoError(t, err)
 	assert.Less(t, d, 10*time.Second, "Prometheus' default scrape timeout")
-}
-
-// TestServeListensOnLoopbackOnly: serve refuses an --addr reachable from
-// other hosts unless --allow-remote, and then warns.
-func TestServeListensOnLoopbackOnly(t *testing.T) {
-	t.Parallel()
-	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:0", "example.com:80"} {
-		t.Run(addr, func(t *testing.T) {
-			t.Parallel()
-			r := runCLI(t, nil, nil, "serve", "--addr", addr)
-			assert.Equal(t, 2, r.code, r.stderr)
-			assert.Empty(t, r.stdout)
-			assert.Contains(t, r.stderr, "is not a loopback address")
-			assert.Contains(t, r.stderr, "--allow-remote")
-		})
-	}
-	r := runCLI(t, nil, nil, "serve", "--addr", "no-port")
-	assert.Equal(t, 2, r.code)
-	assert.Contains(t, r.stderr, "want host:port")
-
-	// Allowed, it warns first; this address is not ours, so it then
-	// fails to listen rather than expose anything.
-	r = runCLI(t, nil, nil, "serve", "--addr", "192.0.2.1:0", "--allow-remote")
-	assert.Equal(t, 1, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "dcskit: warning: serving on 192.0.2.1:0: other hosts can reach it")
-	assert.Contains(t, r.stderr, "without credentials")
-	assert.Contains(t, r.stderr, "listen on 192.0.2.1:0")
-
-	for _, addr := range []string{"localhost:0", "127.0.0.1:0"} {
-		s := start(t, &env{getenv: mapEnv(nil)}, "serve", "--addr", addr)
-		r := s.stop()
-		assert.Equal(t, 0, r.code, r.stderr)
-		assert.NotContains(t, r.stderr, "warning")
-	}
-}
-
-// TestServeAdminNeedsTheCredentials: with --ak/--sk, the admin API takes
-// requests from this machine as they come (curl, a test in any language)
-// and, from another host, only with a signature or the token; the server
-// package's tests send those from a remote address. Here: loopback needs
-// nothing, and a signed request works too.
-func TestServeAdminNeedsTheCredentials(t *testing.T) {
-	t.Parallel()
-	const ak, sk = "AKSERVE", "sk-serve-SECRET"
-	s := startServe(t, "--fixture", serveFixture, "--ak", ak, "--sk", sk)
-	c := contractClient(t)
-	resp, err := c.Post(s.url+"/_fake/reset", "application/json", nil)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusNoContent, resp.StatusCode, "from loopback")
-
-	req, err := http.NewRequest(http.MethodPost, s.url+"/_fake/reset", nil)
-	require.NoError(t, err)
-	require.NoError(t, signer.Sign(req, nil, signer.Credentials{AccessKey: ak, SecretKey: sk}, time.Now()))
-	resp, err = c.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
-	r := s.stop()
-	assert.Equal(t, 0, r.code, r.stderr)
-	assert.NotContains(t, r.stderr, sk)
-}
-
-func TestServeMaxInstances(t *testing.T) {
-	t.Parallel()
-	r := runCLI(t, nil, nil, "serve", "--addr", "127.0.0.1:0", "--max-instances", "10", "--fixture", serveFixture)
-	assert.Equal(t, 2, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "limit MaxInstances exceeded: the instances in the store would be 64, at most 10")
-	r = runCLI(t, nil, nil, "serve", "--addr", "127.0.0.1:0", "--max-instances", "0")
-	assert.Equal(t, 2, r.code, r.stderr)
-
-	s := startServe(t, "--max-instances", "10")
-	resp, err := contractClient(t).Post(s.url+"/_fake/instances", "application/json",
-		strings.NewReader(`{"instances":[{"project_id":"p","engine":"Redis","status":"RUNNING","count":11}]}`))
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-	assert.Equal(t, 0, s.stop().code)
-}
-
-// TestServeCutsOffAfterTheDrain: a request still running when the drain
-// time is over is cut off, and serve exits 1 saying how many.
-func TestServeCutsOffAfterTheDrain(t *testing.T) {
-	t.Parallel()
-	s := start(t, &env{getenv: mapEnv(nil), drain: 200 * time.Millisecond}, "serve", "--addr", "127.0.0.1:0")
-	c := contractClient(t)
-	resp, err := c.Post(s.url+"/_fake/faults", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"delay_ms":%d}`, server.MaxFaultDelay.Milliseconds())))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusNoContent, resp.StatusCode)
-
-	// Two queries, one fault: once one is answered, the other has taken
-	// the fault and is in flight.
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	answers := make(chan error, 2)
-	for range 2 {
-		go func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/v2/p/instances/status", nil)
-			if err == nil {
-				var resp *http.Response
-				if resp, err = c.Do(req); err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}
-			answers <- err
-		}()
-	}
-	select {
-	case err := <-answers:
-		require.NoError(t, err)
-	case <-time.After(30 * time.Second): // a hang guard
-		t.Fatal("no query answered")
-	}
-	r := s.stop()
-	assert.Equal(t, 1, r.code, r.stderr)
-	assert.Contains(t, r.stderr, `msg="shutting down" in_flight=1`)
-	assert.Contains(t, r.stderr, "dcskit: shut down with 1 request(s) cut off, still in flight after draining for 200ms")
 }

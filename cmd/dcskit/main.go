@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,62 +20,49 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcskit/dcskit/client"
+	"github.com/dcskit/dcskit/internal/clock"
 )
 
 func main() {
-	ctx, cancel := context.WithCancelCause(context.Background())
 	// The first SIGINT or SIGTERM cancels the command, which stops as it
 	// should (serve and exporter drain their requests); a second one ends
 	// the process at once.
+	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		sig := <-sigs
-		cancel(interrupted{sig})
-		sig = <-sigs
+		cancel(interrupted{(<-sigs).(syscall.Signal)})
+		sig := (<-sigs).(syscall.Signal)
 		fmt.Fprintln(os.Stderr, "\ndcskit: interrupted again, exiting now")
-		os.Exit(exitStatus(sig))
+		os.Exit(128 + int(sig))
 	}()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	if ctx.Err() != nil && err != nil {
-		// The command stopped because it was told to: say so, not what
-		// the cancelled call said.
-		err = context.Cause(ctx)
-	}
-	os.Exit(report(err, os.Stderr))
+	os.Exit(report(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
 }
 
-// interrupted is the cause of a command cancelled by a signal.
-type interrupted struct{ sig os.Signal }
+// interrupted is the cause of a command cancelled by a signal, whose exit
+// status is the shell's for a process the signal ended: 128 plus its
+// number, 130 for SIGINT, 143 for SIGTERM.
+type interrupted struct{ sig syscall.Signal }
 
 func (i interrupted) Error() string { return "interrupted (" + i.sig.String() + ")" }
-
-// exitStatus is the shell's convention for a process a signal ended:
-// 128 plus the signal's number, 130 for SIGINT, 143 for SIGTERM.
-func exitStatus(sig os.Signal) int {
-	if s, ok := sig.(syscall.Signal); ok {
-		return 128 + int(s)
-	}
-	return 1
-}
+func (interrupted) Unwrap() error   { return context.Canceled }
 
 // env is what a command may use of the process it runs in.
 type env struct {
-	getenv func(string) string
-	stdout io.Writer
-	stderr io.Writer
+	getenv         func(string) string
+	stdout, stderr io.Writer
 
 	// Tests set these; nil is the real thing.
-	clock         waitClock         // the time wait polls and times out by, and serve's scheduled changes
-	clientOptions []client.Option   // added to every client a command builds
-	transport     http.RoundTripper // how proxy reaches its upstream
-	drain         time.Duration     // how long serve and exporter drain; 0: httpserve.DrainTimeout
-	// listenOn listens for serve, exporter and proxy; nil is
-	// net.Listen("tcp", addr).
-	listenOn func(addr string) (net.Listener, error)
+	clock interface { // of wait's polls and timeout, and serve's scheduled changes
+		clock.Clock
+		Sleep(ctx context.Context, d time.Duration) error
+	}
+	clientOptions []client.Option                         // added to every client a command builds
+	transport     http.RoundTripper                       // how proxy reaches its upstream
+	drain         time.Duration                           // how long serve and exporter drain; 0: httpserve.DrainTimeout
+	listenOn      func(addr string) (net.Listener, error) // for serve, exporter and proxy
 }
 
-// listen listens on the TCP address addr for a command that serves.
 func (e *env) listen(addr string) (net.Listener, error) {
 	if e.listenOn != nil {
 		return e.listenOn(addr)
@@ -82,14 +70,30 @@ func (e *env) listen(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
-// run executes one dcskit command line. It never calls os.Exit, so tests
-// run it in-process.
+// run executes one dcskit command line. It never calls os.Exit: tests run
+// it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	return (&env{getenv: getenv, stdout: stdout, stderr: stderr}).run(ctx, args)
 }
 
-// run executes one command line in e.
 func (e *env) run(ctx context.Context, args []string) error {
+	root := e.root()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// A command that a signal stopped says so, not what the
+		// cancelled call said. One that stopped as it should after the
+		// signal (serve draining, proxy summing up) keeps its own word.
+		return context.Cause(ctx)
+	}
+	if _, ok := errors.AsType[usageError](err); ok && cmd != nil {
+		return usageIn{err, cmd.CommandPath()}
+	}
+	return err
+}
+
+// root is the dcskit command, with every subcommand.
+func (e *env) root() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "dcskit",
 		Short: "Query and fake the Huawei Cloud DCS instance status API",
@@ -99,33 +103,27 @@ signature-checking fake of that API for tests.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version(),
-	}
-	root.SetVersionTemplate("dcskit {{.Version}}\n")
-	root.SuggestionsMinimumDistance = 2
-	// Without this, cobra reports an unknown command as a generic error
-	// and exit status 1; it is a usage error.
-	root.Args = cobra.ArbitraryArgs
-	root.RunE = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
+		// Without Args, cobra calls an unknown command a plain error, exit
+		// status 1; it is a usage error.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
 			err := fmt.Errorf("unknown command %q", args[0])
 			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 				err = fmt.Errorf("%w; did you mean %s?", err, strings.Join(s, " or "))
 			}
 			return usageError{err}
-		}
-		return cmd.Help()
+		},
 	}
-	root.SetArgs(args)
+	root.SetVersionTemplate("dcskit {{.Version}}\n")
+	root.SuggestionsMinimumDistance = 2
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(commands(e)...)
-	cmd, err := root.ExecuteContextC(ctx)
-	if _, ok := errors.AsType[usageError](err); ok && cmd != nil {
-		// Point at the help of the command that was mistyped.
-		return usageIn{err, cmd.CommandPath()}
-	}
-	return err
+	root.AddCommand(newStatusCmd(e), newDemoCmd(e), newServeCmd(e), newWaitCmd(e), newExporterCmd(e), newVerifyCmd(e), newProxyCmd(e))
+	return root
 }
 
 // usageError marks a mistake in the command line: exit status 2.
@@ -138,11 +136,10 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-// usageIn is a usage error and the command whose --help explains it,
-// such as "dcskit status".
+// usageIn is a usage error and the command whose --help explains it.
 type usageIn struct {
 	err     error
-	command string
+	command string // such as "dcskit status"
 }
 
 func (u usageIn) Error() string { return u.err.Error() }
@@ -156,10 +153,7 @@ func version() string {
 	if !ok {
 		return "(unknown)"
 	}
-	v := info.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
+	v := cmp.Or(info.Main.Version, "(devel)")
 	for _, s := range info.Settings {
 		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
 			v += " " + s.Value[:12]
@@ -177,17 +171,17 @@ func report(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "dcskit: %v\n", err)
 	if i, ok := errors.AsType[interrupted](err); ok {
-		return exitStatus(i.sig)
+		return 128 + int(i.sig)
 	}
-	if _, ok := errors.AsType[usageError](err); ok {
-		command := "dcskit"
-		if u, ok := errors.AsType[usageIn](err); ok {
-			command = u.command
-		}
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", command)
-		return 2
+	if _, ok := errors.AsType[usageError](err); !ok {
+		return 1
 	}
-	return 1
+	command := "dcskit"
+	if u, ok := errors.AsType[usageIn](err); ok {
+		command = u.command
+	}
+	fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", command)
+	return 2
 }
 
 // noArgs is cobra.NoArgs as a usage error.

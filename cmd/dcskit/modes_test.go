@@ -122,50 +122,6 @@ func TestIAMToken(t *testing.T) {
 	}
 }
 
-// With no credentials anywhere, the error names every place they can
-// come from and the ways to do without, in the words of a command line.
-func TestMissingCredentialsSaysWhatToDo(t *testing.T) {
-	t.Parallel()
-	r := runCLI(t, nil, nil, "status", "--endpoint", nowhere, "--project-id", "p")
-	assert.Equal(t, 2, r.code)
-	for _, want := range []string{"HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK are not set", "profile file", "ECS metadata",
-		"set DCSKIT_IAM_TOKEN", "pass --no-sign-request"} {
-		assert.Contains(t, r.stderr, want)
-	}
-	for _, internal := range []string{"FromEnv", "WithCredentials", "WithIAMToken", "client:", "signer:"} {
-		assert.NotContains(t, r.stderr, internal)
-	}
-}
-
-// The region comes from --region, else $DCSKIT_REGION, else cn-north-4.
-func TestRegionFromTheEnvironment(t *testing.T) {
-	t.Parallel()
-	f := startFake(t, regionsFixture)
-	environ := credsEnv(client.EnvIAMEndpoint, f.url, "HUAWEICLOUD_SDK_REGION_DCS_AP_SOUTHEAST_1", f.url, "HUAWEICLOUD_SDK_REGION_DCS_CN_NORTH_4", f.url)
-	tests := []struct {
-		name string
-		env  string // $DCSKIT_REGION
-		args []string
-		want []string
-	}{
-		{"the default", "", nil, []string{"RUNNING", "2", "0", "2"}},
-		{"the environment", "ap-southeast-1", nil, []string{"CREATING", "0", "3", "3"}},
-		{"the flag wins", "ap-southeast-1", []string{"--region", "cn-north-4"}, []string{"RUNNING", "2", "0", "2"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := map[string]string{envRegion: tt.env}
-			for k, v := range environ {
-				e[k] = v
-			}
-			r := runCLI(t, nil, e, append([]string{"status"}, tt.args...)...)
-			require.Equal(t, 0, r.code, r.stderr)
-			assert.Equal(t, [][]string{{"STATUS", "REDIS", "MEMCACHED", "TOTAL"}, tt.want}, rows(r.stdout))
-		})
-	}
-}
-
 // --debug shows each exchange, IAM's and every attempt's, and no secret:
 // the secret key and the token are needles.
 func TestDebugShowsExchangesWithoutSecrets(t *testing.T) {
@@ -205,37 +161,6 @@ func TestDebugShowsExchangesWithoutSecrets(t *testing.T) {
 	}
 }
 
-// Mistakes in the configuration are caught before anything is sent, and
-// said without the names of internal packages.
-func TestConfigurationMistakesExitTwo(t *testing.T) {
-	t.Parallel()
-	f := startFake(t, regionsFixture)
-	tests := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want string
-	}{
-		{"an endpoint without a scheme", credsEnv(), []string{"--endpoint", "127.0.0.1:8080", "--project-id", "p"},
-			"invalid endpoint: no scheme: want http:// or https:// before the host, as in http://127.0.0.1:8080"},
-		{"a project id with a space", credsEnv(), []string{"--endpoint", f.url, "--project-id", "a b"},
-			`invalid project id "a b": want 1 to 64 letters, digits, '-' or '_'`},
-		{"a project id from the environment", credsEnv(client.EnvProjectID, "a/b"), []string{"--endpoint", f.url},
-			`HUAWEICLOUD_SDK_PROJECT_ID: invalid project id "a/b": want 1 to 64 letters, digits, '-' or '_'`},
-		{"half a key pair", map[string]string{client.EnvAccessKey: testAK}, []string{"--endpoint", f.url, "--project-id", "p"},
-			"environment: HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK: invalid credentials: empty secret key"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := runCLI(t, nil, tt.env, append([]string{"status"}, tt.args...)...)
-			assert.Equal(t, 2, r.code, r.stderr)
-			assert.Equal(t, "dcskit: "+tt.want+"\nRun 'dcskit status --help' for usage.\n", r.stderr)
-		})
-	}
-	assert.Zero(t, f.queries.Load(), "nothing was sent")
-}
-
 // Flag values complete: --output with each command's formats, --region
 // with the SDK's regions of DCS.
 func TestFlagValuesComplete(t *testing.T) {
@@ -262,62 +187,5 @@ func TestFlagValuesComplete(t *testing.T) {
 			require.NotEmpty(t, got)
 			assert.Equal(t, tt.want, got[:len(got)-1], "the last line is the directive")
 		})
-	}
-}
-
-// serve takes its secrets from the environment or a file, so that they
-// do not show in the process list.
-func TestServeSecretsOutOfTheProcessList(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	skFile := filepath.Join(dir, "sk")
-	require.NoError(t, os.WriteFile(skFile, []byte(testSK+"\n"), 0o600))
-	tokenFile := filepath.Join(dir, "token")
-	require.NoError(t, os.WriteFile(tokenFile, []byte(testToken), 0o600))
-	tests := []struct {
-		name  string
-		env   map[string]string
-		args  []string
-		token bool // the fake takes the token, else the keys
-	}{
-		{"secret key from the environment", map[string]string{envServeSK: testSK}, []string{"--ak", testAK}, false},
-		{"secret key from a file", nil, []string{"--ak", testAK, "--sk-file", skFile}, false},
-		{"token from the environment", map[string]string{envServeToken: testToken}, nil, true},
-		{"token from a file", nil, []string{"--token-file", tokenFile}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			s := start(t, &env{getenv: mapEnv(tt.env)}, append([]string{"serve", "--addr", "127.0.0.1:0", "--fixture", serveFixture}, tt.args...)...)
-			ask := func(environ map[string]string) result {
-				return runEnv(t, nil, &env{getenv: mapEnv(environ), clientOptions: []client.Option{client.WithHTTPClient(contractClient(t))}},
-					"status", "--endpoint", s.url, "--project-id", serveProject)
-			}
-			good := credsEnv()
-			if tt.token {
-				good = map[string]string{envToken: testToken}
-			}
-			r := ask(good)
-			assert.Equal(t, 0, r.code, r.stderr)
-			r = ask(map[string]string{envToken: "wrong-token"})
-			assert.Equal(t, 1, r.code, "the fake requires its credentials")
-			assert.Contains(t, r.stderr, "HTTP 401")
-			assert.Equal(t, 0, s.stop().code)
-		})
-	}
-
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--ak", testAK, "--sk", testSK, "--sk-file", skFile}, "--sk and --sk-file exclude each other"},
-		{[]string{"--token", testToken, "--token-file", tokenFile}, "--token and --token-file exclude each other"},
-		{[]string{"--ak", testAK}, "--ak and a secret key ($DCSKIT_SERVE_SK, --sk-file or --sk) must be given together"},
-		{[]string{"--ak", testAK, "--sk-file", filepath.Join(dir, "none")}, "--sk-file: open "},
-	} {
-		r := runCLI(t, nil, nil, append([]string{"serve", "--addr", "127.0.0.1:0"}, tt.args...)...)
-		assert.Equal(t, 2, r.code, r.stderr)
-		assert.Contains(t, r.stderr, tt.want)
-		assert.NotContains(t, r.stderr, testSK)
 	}
 }

@@ -47,17 +47,18 @@ import (
 //     dcskit's clients and curl (--connect-to) reach it under the port
 //     the example names. proxy's upstream, a real region's host, is the
 //     fake too.
-//   - curl, jq and grep are the real programs; an example that needs one
-//     that is not installed is skipped. curl also gets --fail-with-body,
-//     so that an HTTP error fails the example.
-//   - go install and go run really build, from the root of the clone,
-//     into a scratch GOBIN (not in -short).
+//   - curl, jq and grep are the real programs, and go install and go run
+//     really build, from the root of the clone, into a scratch GOBIN. A
+//     program that is not installed fails the example, unless
+//     DCSKIT_SKIP_TOOL_TESTS=1 (which CI never sets) skips it. curl also
+//     gets --fail-with-body, so that an HTTP error fails the example.
 //   - Relative paths are the clone's, and files an example writes
 //     (> file) go to a scratch directory.
 //   - make test is the one line not run: it is what runs this.
 //
 // A ```text block right after a ```sh block is the exact stdout of its
-// last line.
+// last line. A section that another test of this package runs by name
+// (readmeSection), in a world of its own, is left to it.
 
 // examplesFixture is what the fake holds: a project in cn-north-4 (the
 // default region) whose Redis instances are being created, and one in
@@ -79,13 +80,6 @@ var notRun = map[string]string{
 	"make test": "it is the command that runs this test",
 }
 
-// runElsewhere are README sections whose examples need a fake of their
-// own (the profile file's keys, two projects in two regions): tests that
-// build it run them as written.
-var runElsewhere = map[string]string{
-	"Operating many projects": "TestREADMEOperatingManyProjects (status_test.go) and TestREADMEExporter (readme_fleet_test.go)",
-}
-
 // example is a shell example and the output shown after it, if any.
 type example struct {
 	script string
@@ -98,17 +92,19 @@ func readmeSections(t *testing.T) map[string][]example {
 	data, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	out := map[string][]example{}
-	parts := regexp.MustCompile(`(?m)^## `).Split(string(data), -1)
-	fence := regexp.MustCompile("(?s)\n```(sh|text)\n(.*?)```")
-	for _, part := range parts[1:] {
+	fence := regexp.MustCompile("(?s)\n```([a-z]*)\n(.*?)```")
+	// The title's part, before the first section, is one too.
+	for _, part := range regexp.MustCompile(`(?m)^## `).Split(string(data), -1) {
 		heading, body, _ := strings.Cut(part, "\n")
+		prev := ""
 		for _, m := range fence.FindAllStringSubmatch(body, -1) {
-			if m[1] == "text" {
-				require.NotEmpty(t, out[heading], "output before any example in %s", heading)
+			switch {
+			case m[1] == "sh":
+				out[heading] = append(out[heading], example{script: m[2]})
+			case m[1] == "text" && prev == "sh":
 				out[heading][len(out[heading])-1].output = m[2]
-				continue
 			}
-			out[heading] = append(out[heading], example{script: m[2]})
+			prev = m[1]
 		}
 	}
 	return out
@@ -117,10 +113,11 @@ func readmeSections(t *testing.T) map[string][]example {
 func TestREADMEExamples(t *testing.T) {
 	t.Parallel()
 	sections := readmeSections(t)
-	require.Contains(t, sections, "Two commands")
-	require.Contains(t, sections, "Walkthrough: a fake, then status")
+	require.NotEmpty(t, sections, "the README shows no example")
+	elsewhere := claimedSections(t)
 	for heading, examples := range sections {
-		if _, ok := runElsewhere[heading]; ok {
+		if elsewhere[heading] {
+			t.Logf("run by its own test: %s", heading)
 			continue
 		}
 		t.Run(heading, func(t *testing.T) {
@@ -133,9 +130,26 @@ func TestREADMEExamples(t *testing.T) {
 	}
 }
 
+// claimedSections are the README sections that a test of this package
+// reads by name with readmeSection.
+func claimedSections(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("*_test.go")
+	require.NoError(t, err)
+	out := map[string]bool{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range regexp.MustCompile(`readmeSection\(t, "([^"]+)"\)`).FindAllSubmatch(src, -1) {
+			out[string(m[1])] = true
+		}
+	}
+	return out
+}
+
 func TestHelpExamples(t *testing.T) {
 	t.Parallel()
-	for _, c := range commands(&env{getenv: mapEnv(nil)}) {
+	for _, c := range (&env{getenv: mapEnv(nil)}).root().Commands() {
 		t.Run(c.Name(), func(t *testing.T) {
 			t.Parallel()
 			require.NotEmpty(t, c.Example, "every command shows an example")
@@ -226,7 +240,7 @@ type stage struct {
 func (s *session) stmt(line string, st *syntax.Stmt) string {
 	t := s.t
 	t.Helper()
-	require.False(t, st.Background || st.Negated || st.Coprocess, "shell syntax the harness does not run: %s", line)
+	require.False(t, st.Negated || st.Coprocess, "shell syntax the harness does not run: %s", line)
 	if decl, ok := st.Cmd.(*syntax.DeclClause); ok {
 		require.Equal(t, "export", decl.Variant.Value, line)
 		for _, a := range decl.Args {
@@ -263,7 +277,7 @@ func (s *session) stmt(line string, st *syntax.Stmt) string {
 	flatten(st)
 	var out string
 	for i, sg := range stages {
-		out = s.command(line, sg, out, i == len(stages)-1 && redirectTo == "")
+		out = s.command(line, sg, out, i == len(stages)-1 && redirectTo == "", st.Background)
 	}
 	if redirectTo != "" {
 		s.files[redirectTo] = filepath.Join(s.dir, redirectTo)
@@ -301,16 +315,19 @@ func word(t *testing.T, w *syntax.Word, line string) string {
 // longRunning are the commands that serve until they are stopped.
 var longRunning = []string{"serve", "exporter", "proxy"}
 
-// command runs one stage with stdin and returns its stdout.
-func (s *session) command(line string, sg stage, stdin string, last bool) string {
+// command runs one stage with stdin and returns its stdout. A
+// long-running command runs in the background, & or not.
+func (s *session) command(line string, sg stage, stdin string, last, background bool) string {
 	t := s.t
 	t.Helper()
 	require.NotEmpty(t, sg.args, line)
+	long := sg.args[0] == "dcskit" && len(sg.args) > 1 && slices.Contains(longRunning, sg.args[1])
+	require.True(t, long || !background, "only a long-running command runs in the background: %s", line)
 	switch sg.args[0] {
 	case "dcskit":
 		args := s.paths(sg.args[1:])
 		e := s.env(sg.assigns)
-		if len(args) > 0 && slices.Contains(longRunning, args[0]) {
+		if long {
 			require.True(t, last, "a long-running command ends its line: %s", line)
 			r := start(t, e, args...)
 			s.check(line, args, r.url)
@@ -329,9 +346,6 @@ func (s *session) command(line string, sg stage, stdin string, last bool) string
 	case "jq", "grep":
 		return s.exec(line, sg.args[0], "", sg.args[1:], stdin)
 	case "go":
-		if testing.Short() {
-			t.Skipf("builds dcskit: %s", line)
-		}
 		require.Contains(t, [][]string{{"install", "./cmd/dcskit"}, {"run", "./cmd/dcskit"}}, sg.args[1:3], "go commands the harness runs: %s", line)
 		return s.exec(line, "go", "../..", sg.args[1:], stdin)
 	}
@@ -345,9 +359,10 @@ func (s *session) exec(line, prog, dir string, args []string, stdin string) stri
 	t := s.t
 	t.Helper()
 	path, err := exec.LookPath(prog)
-	if err != nil {
-		t.Skipf("%s is not installed: %s", prog, line)
+	if err != nil && os.Getenv("DCSKIT_SKIP_TOOL_TESTS") == "1" {
+		t.Skipf("DCSKIT_SKIP_TOOL_TESTS=1 and %s is not installed: %s", prog, line)
 	}
+	require.NoError(t, err, "%s is not installed (DCSKIT_SKIP_TOOL_TESTS=1 skips what needs it): %s", prog, line)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a hang guard, not a timing
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)

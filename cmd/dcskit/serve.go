@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net"
@@ -94,10 +95,10 @@ requests still running then are cut off, and it exits 1 saying how many.`,
 	fs.IntVar(&opts.MaxInstances, "max-instances", server.DefaultMaxInstances, "hold at most this many instances")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		var err error
-		if opts.SecretKey, err = secretOption(e, opts.SecretKey, "--sk", skFile, "--sk-file", envServeSK); err != nil {
+		if opts.SecretKey, err = secret(e, opts.SecretKey, "--sk", skFile, "--sk-file", envServeSK); err != nil {
 			return err
 		}
-		if opts.Token, err = secretOption(e, opts.Token, "--token", tokenFile, "--token-file", envServeToken); err != nil {
+		if opts.Token, err = secret(e, opts.Token, "--token", tokenFile, "--token-file", envServeToken); err != nil {
 			return err
 		}
 		if (opts.AccessKey == "") != (opts.SecretKey == "") {
@@ -139,9 +140,7 @@ requests still running then are cut off, and it exits 1 saying how many.`,
 		}
 		opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 		if e.clock != nil {
-			// A test's time, so that wait, on the same clock, sees the
-			// fixture's scheduled changes without waiting for them.
-			opts.Clock = e.clock
+			opts.Clock = e.clock // a test's, which wait moves too
 		}
 		s, err := server.New(opts)
 		if err != nil {
@@ -163,33 +162,12 @@ requests still running then are cut off, and it exits 1 saying how many.`,
 	return cmd
 }
 
-// The environment variables of serve's secrets, so that they need not be
-// flags, which every user of the machine can read in the process list.
+// The environment variables of serve's secrets, which need not be flags
+// that the process list shows.
 const (
 	envServeSK    = "DCSKIT_SERVE_SK"
 	envServeToken = "DCSKIT_SERVE_TOKEN"
 )
-
-// maxSecretFile bounds a secret key or token file.
-const maxSecretFile = 64 << 10
-
-// secretOption is a secret of serve: the flag's value, else the file's
-// first line, else the environment variable's value.
-func secretOption(e *env, value, flag, file, fileFlag, envVar string) (string, error) {
-	switch {
-	case value != "" && file != "":
-		return "", usageErrorf("%s and %s exclude each other", flag, fileFlag)
-	case value != "":
-		return value, nil
-	case file != "":
-		secret, err := readSecretFile(file, maxSecretFile)
-		if err != nil {
-			return "", usageErrorf("%s: %w", fileFlag, err)
-		}
-		return secret, nil
-	}
-	return e.getenv(envVar), nil
-}
 
 // memoryLimit is the soft memory limit of `dcskit serve` for at most
 // maxInstances instances, unless GOMEMLIMIT sets one. Near it the garbage
@@ -203,16 +181,11 @@ func memoryLimit(maxInstances int) int64 {
 
 // drainTimeout is how long serve and exporter wait for requests in flight
 // when they stop.
-func (e *env) drainTimeout() time.Duration {
-	if e.drain > 0 {
-		return e.drain
-	}
-	return httpserve.DrainTimeout
-}
+func (e *env) drainTimeout() time.Duration { return cmp.Or(e.drain, httpserve.DrainTimeout) }
 
-// isLoopback reports whether addr (host:port) listens on loopback only.
-// An empty host means every interface; a host name other than localhost
-// may resolve to anything.
+// isLoopback reports whether addr (host:port) listens on loopback only:
+// an empty host is every interface, and a name other than localhost may
+// resolve to anything.
 func isLoopback(addr string) (bool, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

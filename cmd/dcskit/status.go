@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/spf13/cobra"
 
 	"github.com/dcskit/dcskit/client"
@@ -84,7 +82,8 @@ mistake in the command line or the configuration.`,
 		case "json":
 			return writeCountsJSON(e.stdout, st, notRequested)
 		case "fixture":
-			fx, err := server.CountsFixture(c.ProjectID(), st.Counts)
+			project, _ := c.ProjectID(ctx) // newClient found it
+			fx, err := server.CountsFixture(project, st.Counts)
 			if err != nil {
 				return fmt.Errorf("the answer makes no fixture: %w", err)
 			}
@@ -102,99 +101,48 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// writeCountsJSON prints st as the API's JSON, indented, with the
-// counters of the statuses in notRequested as null: a count that was not
-// asked for is not 0.
+// writeCountsJSON prints st as the API's JSON, indented, in its order,
+// with the counters of the statuses in notRequested as null: a count that
+// was not asked for is not 0.
 func writeCountsJSON(w io.Writer, st client.Status, notRequested []dcs.Status) error {
-	data, err := json.Marshal(st)
+	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	var names []string
 	for _, s := range notRequested {
-		names = append(names, s.Counter())
+		// JSON of numbers: a name and its colon are only where it is.
+		data = regexp.MustCompile(`"`+s.Counter()+`": -?\d+`).ReplaceAll(data, []byte(`"`+s.Counter()+`": null`))
 	}
-	if len(names) > 0 {
-		if data, err = nullFields(data, names); err != nil {
-			return err
-		}
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, data, "", "  "); err != nil {
-		return err
-	}
-	out.WriteByte('\n')
-	_, err = out.WriteTo(w)
+	_, err = fmt.Fprintf(w, "%s\n", data)
 	return err
 }
 
-// nullFields copies the JSON in data, keeping the order of its members,
-// with the value of every member named in names, at any depth, replaced
-// by null.
-func nullFields(data []byte, names []string) ([]byte, error) {
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
-	var out bytes.Buffer
-	enc := jsontext.NewEncoder(&out)
-	for {
-		tok, err := dec.ReadToken()
-		if errors.Is(err, io.EOF) {
-			return out.Bytes(), nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		// In an object, names and values alternate: a string read as
-		// its odd token is a name.
-		kind, length := dec.StackIndex(dec.StackDepth())
-		isName := tok.Kind() == '"' && kind == '{' && length%2 == 1
-		if err := enc.WriteToken(tok); err != nil {
-			return nil, err
-		}
-		if isName && slices.Contains(names, tok.String()) {
-			if err := dec.SkipValue(); err != nil {
-				return nil, err
-			}
-			if err := enc.WriteToken(jsontext.Null); err != nil {
-				return nil, err
-			}
-		}
-	}
-}
-
-// notRequestedCell is how the table shows a count that was not asked for.
-const notRequestedCell = "-"
-
 // writeTable prints one row per status with the counts per engine and in
 // total. Rows that are zero everywhere are left out unless all is set;
-// the counts of the statuses in notRequested show as notRequestedCell.
+// the counts of the statuses in notRequested show as "-".
 func writeTable(w io.Writer, c dcs.Counts, all bool, notRequested ...dcs.Status) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	engines := dcs.Engines()
 	fmt.Fprint(tw, "STATUS")
-	for _, e := range engines {
+	for _, e := range dcs.Engines() {
 		fmt.Fprint(tw, "\t"+strings.ToUpper(e.Key()))
 	}
 	fmt.Fprintln(tw, "\tTOTAL")
 	for _, s := range dcs.Statuses() {
-		row := []int32{}
-		nonzero := false
-		for _, e := range engines {
+		var row []int32
+		for _, e := range dcs.Engines() {
 			row = append(row, c.Engine(e).Get(s))
 		}
 		row = append(row, c.Total.Get(s))
-		for _, n := range row {
-			nonzero = nonzero || n != 0
-		}
-		if !all && !nonzero {
+		if !all && !slices.ContainsFunc(row, func(n int32) bool { return n != 0 }) {
 			continue
 		}
 		fmt.Fprint(tw, s)
 		for _, n := range row {
 			if slices.Contains(notRequested, s) {
-				fmt.Fprint(tw, "\t"+notRequestedCell)
-				continue
+				fmt.Fprint(tw, "\t-")
+			} else {
+				fmt.Fprintf(tw, "\t%d", n)
 			}
-			fmt.Fprintf(tw, "\t%d", n)
 		}
 		fmt.Fprintln(tw)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/conformance"
 )
 
@@ -55,7 +56,15 @@ for a mistake in the command line or the configuration.`,
 		}
 		ctx, cancel := conn.withTimeout(cmd.Context())
 		defer cancel()
-		report, err := conformance.Check(ctx, c)
+		project, err := c.ProjectID(ctx)
+		if err != nil {
+			return err
+		}
+		opts, err := conn.options(e)
+		if err != nil {
+			return err
+		}
+		report, err := conformance.Check(ctx, append(opts, client.WithRegion(c.Region()), client.WithProjectID(project))...)
 		if err != nil {
 			return err
 		}
@@ -68,6 +77,9 @@ for a mistake in the command line or the configuration.`,
 			return err
 		}
 		if !report.Conformant() {
+			if err := cmd.Context().Err(); err != nil {
+				return err // a signal cut the checks short: no verdict
+			}
 			return errNotConformant
 		}
 		return nil

@@ -19,7 +19,9 @@ const verifyFixture = `{"instances":[
   {"project_id":"p","engine":"Redis","status":"RUNNING","count":3},
   {"project_id":"p","engine":"Memcached","status":"CREATEFAILED","count":2}]}`
 
-func TestVerifyAgainstTheFake(t *testing.T) {
+// verify exits 0 against the fake, and 1 against a server whose total is
+// not the sum, with the field named in both reports.
+func TestVerify(t *testing.T) {
 	t.Parallel()
 	f := startFake(t, verifyFixture)
 	r := runCLI(t, nil, credsEnv(), "verify", "--endpoint", f.url, "--project-id", "p")
@@ -27,27 +29,19 @@ func TestVerifyAgainstTheFake(t *testing.T) {
 	assert.Equal(t, "ok     include_failure absent\nok     include_failure=true\nok     include_failure=false\n"+
 		"ok     include_failure=TRUE\nok     wrong signature\nconformant: 0 errors, 0 notes\n", r.stdout)
 	assert.Empty(t, r.stderr)
-
 	r = runCLI(t, nil, credsEnv(), "verify", "--endpoint", f.url, "--project-id", "p", "-o", "json")
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.JSONEq(t, `{"findings":[]}`, r.stdout)
-}
 
-// A server whose total is not the sum: exit 1, the field named.
-func TestVerifyNamesTheField(t *testing.T) {
-	t.Parallel()
-	f := startFake(t, verifyFixture)
 	srv := httptest.NewServer(tamper.Handler(f.Handler(), tamper.Counts(func(top map[string]any) {
 		top[dcs.Running.Counter()] = 4
 	})))
 	t.Cleanup(srv.Close)
-
-	r := runCLI(t, nil, credsEnv(), "verify", "--endpoint", srv.URL, "--project-id", "p")
+	r = runCLI(t, nil, credsEnv(), "verify", "--endpoint", srv.URL, "--project-id", "p")
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stdout, "FAIL   include_failure absent\n         running_count: 4 is not the sum of the engines' counters (")
 	assert.Contains(t, r.stdout, "NOT conformant: 4 errors, 0 notes\n")
 	assert.Contains(t, r.stderr, "dcskit: the endpoint does not answer as the spec says")
-
 	r = runCLI(t, nil, credsEnv(), "verify", "--endpoint", srv.URL, "--project-id", "p", "-o", "json")
 	assert.Equal(t, 1, r.code)
 	var report conformance.Report
@@ -64,7 +58,7 @@ func TestVerifyHostileServers(t *testing.T) {
 	t.Parallel()
 	engines := dcs.Engines()
 	first, last := engines[0].Key(), engines[len(engines)-1].Key()
-	errs, running := dcs.Error.Counter(), dcs.Running.Counter()
+	errs := dcs.Error.Counter()
 	extra := "deleting_count"
 	if _, known := dcs.LookupStatus(extra); known {
 		extra = "closed_count" // the drill adds deleting_count to the spec
@@ -81,7 +75,6 @@ func TestVerifyHostileServers(t *testing.T) {
 			tamper.Engine(top, first)[errs] = -1
 			tamper.Engine(top, last)[errs] = 1
 		}), 1, conformance.Error, first + "." + errs},
-		{"total is not the sum", tamper.Counts(func(top map[string]any) { top[running] = 4 }), 1, conformance.Error, running},
 		{"10-character error_code", func(r *http.Request, a *tamper.Answer) {
 			if r.URL.Query().Get("include_failure") == "TRUE" {
 				a.Status = http.StatusBadRequest
@@ -125,21 +118,6 @@ func TestVerifyHostileServers(t *testing.T) {
 			assert.True(t, slices.ContainsFunc(report.Findings, func(f conformance.Finding) bool {
 				return f.Severity == tt.severity && f.Field == tt.field
 			}), "no %s at %s in %+v", tt.severity, tt.field, report.Findings)
-		})
-	}
-}
-
-func TestVerifyUsageErrors(t *testing.T) {
-	t.Parallel()
-	for name, args := range map[string][]string{
-		"bad output": {"verify", "--endpoint", "http://127.0.0.1:1", "--project-id", "p", "-o", "yaml"},
-		"argument":   {"verify", "extra"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			r := runCLI(t, nil, credsEnv(), args...)
-			assert.Equal(t, 2, r.code, r.stderr)
-			assert.Empty(t, r.stdout)
 		})
 	}
 }

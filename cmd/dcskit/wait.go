@@ -13,7 +13,6 @@ import (
 
 	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/dcs"
-	"github.com/dcskit/dcskit/internal/clock"
 	"github.com/dcskit/dcskit/settle"
 )
 
@@ -82,20 +81,20 @@ the command line or the configuration.`,
 		if err != nil {
 			return err
 		}
-		clk := e.clock
-		if clk == nil {
-			clk = systemClock{clock.System}
-		}
-		ctx, cancel := withTimeout(cmd.Context(), clk, conn.timeout)
-		defer cancel()
 		progress := &settle.Reporter{W: e.stderr, Live: isTerminal(e.stderr)}
 		// However the wait ends, Ctrl-C included, the next line starts
 		// on a line of its own.
 		defer progress.Close()
 		warned := false
-		counts, err := settle.Wait(ctx, settle.Options{
-			Fetch:       fetchCounts(c, pollTimeout),
+		opts := settle.Options{
+			Fetch: func(ctx context.Context) (dcs.Counts, error) {
+				ctx, cancel := context.WithTimeout(ctx, pollTimeout)
+				defer cancel()
+				st, err := c.InstanceStatus(ctx, client.IncludeFailure())
+				return st.Counts, err
+			},
 			Interval:    interval,
+			Timeout:     conn.timeout,
 			Until:       conds,
 			FailOnError: failOnError,
 			Fatal:       rejected,
@@ -105,16 +104,18 @@ the command line or the configuration.`,
 					// A mistyped project id has no instances, and waiting
 					// on it would settle at once.
 					progress.Close()
-					fmt.Fprintf(e.stderr, "warning: project %s has no instances at %s; check --project-id and --region\n", c.ProjectID(), c.Endpoint())
+					project, _ := c.ProjectID(cmd.Context()) // newClient found it
+					fmt.Fprintf(e.stderr, "warning: project %s has no instances at %s; check --project-id and --region\n", project, c.Endpoint())
 					warned = true
 				}
 			},
-			Sleep: clk.Sleep,
-			Now:   clk.Now,
-		})
+		}
+		if e.clock != nil {
+			opts.Sleep, opts.Now = e.clock.Sleep, e.clock.Now
+		}
+		counts, err := settle.Wait(cmd.Context(), opts)
 		progress.Close()
-		var stop *settle.StopError
-		if errors.As(err, &stop) && stop.Last != nil {
+		if stop, ok := errors.AsType[*settle.StopError](err); ok && stop.Last != nil {
 			fmt.Fprintln(e.stderr, "last counts:")
 			_ = writeTable(e.stderr, *stop.Last, false)
 		}
@@ -129,22 +130,11 @@ the command line or the configuration.`,
 	return cmd
 }
 
-// fetchCounts asks c for the counts, failed creations included, each call
-// bounded by timeout.
-func fetchCounts(c *client.Client, timeout time.Duration) func(context.Context) (dcs.Counts, error) {
-	return func(ctx context.Context) (dcs.Counts, error) {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		st, err := c.InstanceStatus(ctx, client.IncludeFailure())
-		return st.Counts, err
-	}
-}
-
 // rejected tells an answer that waiting will not change (bad credentials,
 // a bad project id) from a failure worth another poll.
 func rejected(err error) bool {
-	var apiErr *client.APIError
-	if !errors.As(err, &apiErr) {
+	apiErr, ok := errors.AsType[*client.APIError](err)
+	if !ok {
 		return false
 	}
 	s := apiErr.StatusCode
@@ -159,33 +149,6 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// waitClock is the time wait polls and times out by. Tests use a fake
-// server's ManualClock, moved forward by Sleep, so that a wait of minutes
-// for the fake's scheduled changes takes none.
-type waitClock interface {
-	clock.Clock
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// systemClock is the real time.
-type systemClock struct{ clock.Clock }
-
-func (systemClock) Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, d) }
-
-// withTimeout is context.WithTimeout on clk: when d has passed, ctx is
-// done with the cause context.DeadlineExceeded. d <= 0 means no limit.
-func withTimeout(ctx context.Context, clk waitClock, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	if d <= 0 {
-		return ctx, func() { cancel(nil) }
-	}
-	t := clk.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
-	return ctx, func() {
-		t.Stop()
-		cancel(nil)
-	}
 }
 
 // completeCondition offers the counters, bare and per engine, for the

@@ -15,7 +15,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/dcskit/dcskit/dcs"
+	externalRef0 "github.com/dcskit/dcskit/gen"
 	"github.com/oapi-codegen/runtime"
 )
 
@@ -57,9 +57,10 @@ func (e HealthStatus) Valid() bool {
 
 // Defines values for GetDocumentParamsDocument.
 const (
-	AdminYaml GetDocumentParamsDocument = "admin.yaml"
-	DcsYaml   GetDocumentParamsDocument = "dcs.yaml"
-	IamYaml   GetDocumentParamsDocument = "iam.yaml"
+	AdminYaml         GetDocumentParamsDocument = "admin.yaml"
+	DcsYaml           GetDocumentParamsDocument = "dcs.yaml"
+	IamYaml           GetDocumentParamsDocument = "iam.yaml"
+	VocabularyGenYaml GetDocumentParamsDocument = "vocabulary.gen.yaml"
 )
 
 // Valid indicates whether the value is a known member of the GetDocumentParamsDocument enum.
@@ -70,6 +71,8 @@ func (e GetDocumentParamsDocument) Valid() bool {
 	case DcsYaml:
 		return true
 	case IamYaml:
+		return true
+	case VocabularyGenYaml:
 		return true
 	default:
 		return false
@@ -92,31 +95,18 @@ type AddResult struct {
 type AddedEntry struct {
 	// Becomes A scheduled change of status, `after` a Duration such as "3s" or
 	// "1m30s" from when it is scheduled, or, in a `then`, from the change
-	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
-	// changes (MaxChain).
+	// before. In an Instance the fake returns, `after` is the time left.
+	// A chain of `then` holds at most MaxChain changes.
 	Becomes *Transition `json:"becomes,omitempty"`
 	Count   int         `json:"count"`
 
-	// Engine A cache engine as the DCS API spells it. The values are those of
-	// dcs.yaml (the properties of InstanceStatusCounts marked
-	// x-dcskit-engine): the fake fills this enum in from there when it
-	// loads this document, and serves the result at
-	// /_fake/openapi/admin.yaml.
-	//
-	//
-	// Example: Redis
+	// Engine A cache engine as the DCS API spells it.
 	Engine    Engine `json:"engine"`
 	Id        string `json:"id"`
 	Name      string `json:"name"`
 	ProjectId string `json:"project_id"`
 
-	// Status An instance status as the DCS API spells it: one per counter of
-	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
-	// The fake fills this enum in from dcs.yaml when it loads this
-	// document, and serves the result at /_fake/openapi/admin.yaml.
-	//
-	//
-	// Example: RUNNING
+	// Status An instance status as the DCS API spells it.
 	Status Status `json:"status"`
 }
 
@@ -131,22 +121,11 @@ type AuthResult string
 // Example: 1.5s
 type Duration = string
 
-// Engine A cache engine as the DCS API spells it. The values are those of
-// dcs.yaml (the properties of InstanceStatusCounts marked
-// x-dcskit-engine): the fake fills this enum in from there when it
-// loads this document, and serves the result at
-// /_fake/openapi/admin.yaml.
-//
-// Example: Redis
-type Engine = dcs.Engine
+// Engine A cache engine as the DCS API spells it.
+type Engine = externalRef0.Engine
 
-// ErrorResponse The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
-type ErrorResponse struct {
-	ErrorCode   string  `json:"error_code,omitempty"`
-	ErrorExtMsg *string `json:"error_ext_msg,omitempty"`
-	ErrorMsg    string  `json:"error_msg,omitempty"`
-}
+// ErrorResponse Error body of DCS (400 and 500 on the API page).
+type ErrorResponse = externalRef0.ErrorResponse
 
 // Fault What happens to the next `times` requests to the DCS API (for
 // `project_id` only, if given): first a delay, then either a dropped
@@ -155,12 +134,11 @@ type ErrorResponse struct {
 // answer, and need `status`.
 //
 // `delay` (a Duration, such as "1.5s") is how long to wait before
-// answering: at most 50s (MaxFaultDelay), below the server's write
-// timeout, so that the answer still goes out. Give `delay` or
-// `delay_ms`, not both.
+// answering, at most MaxFaultDelay; `delay_ms` says the same in
+// milliseconds. Give one of them, not both.
 //
 // `retry_after` (a Duration, such as "2s") adds a Retry-After header
-// of that many seconds, rounded up: at most 24h (MaxFaultRetryAfter).
+// of that many seconds, rounded up, at most MaxFaultRetryAfter.
 type Fault struct {
 	// Delay A Go duration such as "3s" or "1m30s". Fractions work too ("1.5s");
 	// every duration of this API, and of fixtures, takes this form.
@@ -169,8 +147,7 @@ type Fault struct {
 	// Example: 1.5s
 	Delay *Duration `json:"delay,omitempty"`
 
-	// DelayMs The delay in milliseconds, at most 50,000 (MaxFaultDelay): the
-	// older form of `delay`, still accepted.
+	// DelayMs The delay in milliseconds, at most MaxFaultDelay.
 	DelayMs *int `json:"delay_ms,omitempty"`
 
 	// Drop Close the connection without an answer.
@@ -185,7 +162,7 @@ type Fault struct {
 	ErrorMsg *string `json:"error_msg,omitempty"`
 
 	// ProjectId Only requests for this project; every project when absent.
-	ProjectId *string `json:"project_id,omitempty"`
+	ProjectId *externalRef0.ProjectId `json:"project_id,omitempty"`
 
 	// RetryAfter A Go duration such as "3s" or "1m30s". Fractions work too ("1.5s");
 	// every duration of this API, and of fixtures, takes this form.
@@ -225,42 +202,35 @@ type Fixture struct {
 type FixtureEntry struct {
 	// Becomes A scheduled change of status, `after` a Duration such as "3s" or
 	// "1m30s" from when it is scheduled, or, in a `then`, from the change
-	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
-	// changes (MaxChain).
+	// before. In an Instance the fake returns, `after` is the time left.
+	// A chain of `then` holds at most MaxChain changes.
 	Becomes *Transition `json:"becomes,omitempty"`
 
 	// Count How many instances this entry stands for (MaxCount). The
 	// fake's limit on instances applies to the sum of the counts.
 	Count *int `json:"count,omitempty"`
 
-	// Engine A cache engine as the DCS API spells it. The values are those of
-	// dcs.yaml (the properties of InstanceStatusCounts marked
-	// x-dcskit-engine): the fake fills this enum in from there when it
-	// loads this document, and serves the result at
-	// /_fake/openapi/admin.yaml.
-	//
-	//
-	// Example: Redis
+	// Engine A cache engine as the DCS API spells it.
 	Engine Engine `json:"engine"`
 
-	// Id 1 to 64 letters, digits, '-' or '_', as a project id.
-	// Generated when absent. Only with a count of 1.
-	Id *string `json:"id,omitempty"`
+	// Id The instance id, which follows the project id rule. Generated
+	// when absent. Only with a count of 1.
+	Id *externalRef0.ProjectId `json:"id,omitempty"`
 
-	// Name At most 64 characters, none of them a control character.
-	// Generated when absent.
+	// Name At most MaxNameLength characters, none of them a control
+	// character. Generated when absent.
 	Name *string `json:"name,omitempty"`
 
-	// ProjectId 1 to 64 letters, digits, '-' or '_'.
-	ProjectId string `json:"project_id"`
+	// ProjectId 1 to 64 letters, digits, '-' or '_'. Huawei Cloud's project ids are
+	// 32 hex digits; the rule is looser, so that tests can name their
+	// projects, and strict enough that an id never needs escaping in a
+	// URL path. This is dcskit's one statement of the rule: the client
+	// refuses any other id before it sends anything (dcs.ValidProjectID
+	// is generated from this pattern), and the fake answers it with
+	// 111400002.
+	ProjectId externalRef0.ProjectId `json:"project_id"`
 
-	// Status An instance status as the DCS API spells it: one per counter of
-	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
-	// The fake fills this enum in from dcs.yaml when it loads this
-	// document, and serves the result at /_fake/openapi/admin.yaml.
-	//
-	//
-	// Example: RUNNING
+	// Status An instance status as the DCS API spells it.
 	Status Status `json:"status"`
 }
 
@@ -276,35 +246,22 @@ type HealthStatus string
 type Instance struct {
 	// Becomes A scheduled change of status, `after` a Duration such as "3s" or
 	// "1m30s" from when it is scheduled, or, in a `then`, from the change
-	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
-	// changes (MaxChain).
+	// before. In an Instance the fake returns, `after` is the time left.
+	// A chain of `then` holds at most MaxChain changes.
 	Becomes *Transition `json:"becomes,omitempty"`
 
-	// Engine A cache engine as the DCS API spells it. The values are those of
-	// dcs.yaml (the properties of InstanceStatusCounts marked
-	// x-dcskit-engine): the fake fills this enum in from there when it
-	// loads this document, and serves the result at
-	// /_fake/openapi/admin.yaml.
-	//
-	//
-	// Example: Redis
+	// Engine A cache engine as the DCS API spells it.
 	Engine    Engine `json:"engine"`
 	Id        string `json:"id"`
 	Name      string `json:"name"`
 	ProjectId string `json:"project_id"`
 
-	// Status An instance status as the DCS API spells it: one per counter of
-	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
-	// The fake fills this enum in from dcs.yaml when it loads this
-	// document, and serves the result at /_fake/openapi/admin.yaml.
-	//
-	//
-	// Example: RUNNING
+	// Status An instance status as the DCS API spells it.
 	Status Status `json:"status"`
 }
 
-// InstanceID 1 to 64 letters, digits, '-' or '_', as a project id.
-type InstanceID = string
+// InstanceID An instance id follows the project id rule.
+type InstanceID = externalRef0.ProjectId
 
 // InstanceList defines model for InstanceList.
 type InstanceList struct {
@@ -318,28 +275,29 @@ type InstanceList struct {
 type InstanceUpdate struct {
 	// Becomes A scheduled change of status, `after` a Duration such as "3s" or
 	// "1m30s" from when it is scheduled, or, in a `then`, from the change
-	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
-	// changes (MaxChain).
+	// before. In an Instance the fake returns, `after` is the time left.
+	// A chain of `then` holds at most MaxChain changes.
 	Becomes *Transition `json:"becomes,omitempty"`
 
-	// Status An instance status as the DCS API spells it: one per counter of
-	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
-	// The fake fills this enum in from dcs.yaml when it loads this
-	// document, and serves the result at /_fake/openapi/admin.yaml.
-	//
-	//
-	// Example: RUNNING
+	// Status An instance status as the DCS API spells it.
 	Status *Status `json:"status,omitempty"`
 }
 
 // Project An entry of the project table of the fake's IAM.
 type Project struct {
-	// Id 1 to 64 letters, digits, '-' or '_'.
-	Id string `json:"id"`
+	// Id 1 to 64 letters, digits, '-' or '_'. Huawei Cloud's project ids are
+	// 32 hex digits; the rule is looser, so that tests can name their
+	// projects, and strict enough that an id never needs escaping in a
+	// URL path. This is dcskit's one statement of the rule: the client
+	// refuses any other id before it sends anything (dcs.ValidProjectID
+	// is generated from this pattern), and the fake answers it with
+	// 111400002.
+	Id externalRef0.ProjectId `json:"id"`
 
-	// Name 1 to 64 letters, digits, '-' or '_': the region the project is
-	// named after, such as cn-north-4.
-	Name string `json:"name"`
+	// Name The project's name, which follows the project id rule: the
+	// region it is named after, such as cn-north-4, or a subproject
+	// of it, such as cn-north-4_dev.
+	Name externalRef0.ProjectId `json:"name"`
 }
 
 // ProjectTable defines model for ProjectTable.
@@ -406,18 +364,13 @@ type RequestJournal struct {
 	Requests []RecordedRequest `json:"requests"`
 }
 
-// Status An instance status as the DCS API spells it: one per counter of
-// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
-// The fake fills this enum in from dcs.yaml when it loads this
-// document, and serves the result at /_fake/openapi/admin.yaml.
-//
-// Example: RUNNING
-type Status = dcs.Status
+// Status An instance status as the DCS API spells it.
+type Status = externalRef0.Status
 
 // Transition A scheduled change of status, `after` a Duration such as "3s" or
 // "1m30s" from when it is scheduled, or, in a `then`, from the change
-// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
-// changes (MaxChain).
+// before. In an Instance the fake returns, `after` is the time left.
+// A chain of `then` holds at most MaxChain changes.
 type Transition struct {
 	// After A Go duration such as "3s" or "1m30s". Fractions work too ("1.5s");
 	// every duration of this API, and of fixtures, takes this form.
@@ -426,19 +379,13 @@ type Transition struct {
 	// Example: 1.5s
 	After Duration `json:"after"`
 
-	// Status An instance status as the DCS API spells it: one per counter of
-	// dcs.yaml's StatusStatistic, upper-cased (running_count: RUNNING).
-	// The fake fills this enum in from dcs.yaml when it loads this
-	// document, and serves the result at /_fake/openapi/admin.yaml.
-	//
-	//
-	// Example: RUNNING
+	// Status An instance status as the DCS API spells it.
 	Status Status `json:"status"`
 
 	// Then A scheduled change of status, `after` a Duration such as "3s" or
 	// "1m30s" from when it is scheduled, or, in a `then`, from the change
-	// before. In an Instance the fake returns, `after` is the time left. A chain of `then` holds at most 100
-	// changes (MaxChain).
+	// before. In an Instance the fake returns, `after` is the time left.
+	// A chain of `then` holds at most MaxChain changes.
 	Then *Transition `json:"then,omitempty"`
 }
 
@@ -448,42 +395,34 @@ type UpdateResult struct {
 	Changed int `json:"changed"`
 }
 
-// BadRequest The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
+// BadRequest Error body of DCS (400 and 500 on the API page).
 type BadRequest = ErrorResponse
 
-// Conflict The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
+// Conflict Error body of DCS (400 and 500 on the API page).
 type Conflict = ErrorResponse
 
-// Error The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
+// Error Error body of DCS (400 and 500 on the API page).
 type Error = ErrorResponse
 
-// Forbidden The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
+// Forbidden Error body of DCS (400 and 500 on the API page).
 type Forbidden = ErrorResponse
 
-// InternalError The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
+// InternalError Error body of DCS (400 and 500 on the API page).
 type InternalError = ErrorResponse
 
-// NoSuchInstance The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
+// NoSuchInstance Error body of DCS (400 and 500 on the API page).
 type NoSuchInstance = ErrorResponse
 
-// PayloadTooLarge The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
+// PayloadTooLarge Error body of DCS (400 and 500 on the API page).
 type PayloadTooLarge = ErrorResponse
 
-// UnsupportedMediaType The same body as dcs.yaml's ErrorResponse (a test pins them
-// together): the fake answers every error alike.
+// UnsupportedMediaType Error body of DCS (400 and 500 on the API page).
 type UnsupportedMediaType = ErrorResponse
 
 // ListInstancesParams defines parameters for ListInstances.
 type ListInstancesParams struct {
 	// ProjectId Only this project's instances; all projects when absent.
-	ProjectId *string `form:"project_id,omitempty" json:"project_id,omitempty"`
+	ProjectId *externalRef0.ProjectId `form:"project_id,omitempty" json:"project_id,omitempty"`
 
 	// Limit At most this many instances (MaxPageSize).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -496,7 +435,7 @@ type ListInstancesParams struct {
 // UpdateInstancesParams defines parameters for UpdateInstances.
 type UpdateInstancesParams struct {
 	// ProjectId Only this project's instances.
-	ProjectId *string `form:"project_id,omitempty" json:"project_id,omitempty"`
+	ProjectId *externalRef0.ProjectId `form:"project_id,omitempty" json:"project_id,omitempty"`
 
 	// Engine Only instances of this engine.
 	Engine *Engine `form:"engine,omitempty" json:"engine,omitempty"`
@@ -813,7 +752,7 @@ func (siw *ServerInterfaceWrapper) DeleteInstance(w http.ResponseWriter, r *http
 	// ------------- Path parameter "id" -------------
 	var id InstanceID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
 		return
@@ -839,7 +778,7 @@ func (siw *ServerInterfaceWrapper) UpdateInstance(w http.ResponseWriter, r *http
 	// ------------- Path parameter "id" -------------
 	var id InstanceID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
 		return

@@ -21,7 +21,7 @@ import (
 type ServerInterface interface {
 	// ListNumberOfInstancesInDifferentStatus Query the number of instances in each status
 	// (GET /v2/{project_id}/instances/status)
-	ListNumberOfInstancesInDifferentStatus(w http.ResponseWriter, r *http.Request, projectId string, params ListNumberOfInstancesInDifferentStatusParams)
+	ListNumberOfInstancesInDifferentStatus(w http.ResponseWriter, r *http.Request, projectId ProjectId, params ListNumberOfInstancesInDifferentStatusParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -40,7 +40,7 @@ func (siw *ServerInterfaceWrapper) ListNumberOfInstancesInDifferentStatus(w http
 	_ = err
 
 	// ------------- Path parameter "project_id" -------------
-	var projectId string
+	var projectId ProjectId
 
 	err = runtime.BindStyledParameterWithOptions("simple", "project_id", r.PathValue("project_id"), &projectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
@@ -201,7 +201,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 }
 
 type ListNumberOfInstancesInDifferentStatusRequestObject struct {
-	ProjectId string `json:"project_id"`
+	ProjectId ProjectId `json:"project_id"`
 	Params    ListNumberOfInstancesInDifferentStatusParams
 }
 
@@ -329,7 +329,7 @@ type strictHandler struct {
 }
 
 // ListNumberOfInstancesInDifferentStatus operation middleware
-func (sh *strictHandler) ListNumberOfInstancesInDifferentStatus(w http.ResponseWriter, r *http.Request, projectId string, params ListNumberOfInstancesInDifferentStatusParams) {
+func (sh *strictHandler) ListNumberOfInstancesInDifferentStatus(w http.ResponseWriter, r *http.Request, projectId ProjectId, params ListNumberOfInstancesInDifferentStatusParams) {
 	var request ListNumberOfInstancesInDifferentStatusRequestObject
 
 	request.ProjectId = projectId

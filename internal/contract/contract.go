@@ -40,7 +40,7 @@ type Checker struct {
 func New() (*Checker, error) { return shared() }
 
 var shared = sync.OnceValues(func() (*Checker, error) {
-	docs, err := openapi.LoadAll(context.Background())
+	docs, err := openapi.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +67,9 @@ var shared = sync.OnceValues(func() (*Checker, error) {
 	}
 	c.gatewaySchema = ref.Value
 	for _, doc := range []*openapi3.T{dcs, admin, iam} {
-		doc.Servers = nil
-		r, err := legacy.NewRouter(doc)
+		anyHost := *doc // the documents are shared: route on a copy without servers
+		anyHost.Servers = nil
+		r, err := legacy.NewRouter(&anyHost)
 		if err != nil {
 			return nil, fmt.Errorf("contract: router: %w", err)
 		}

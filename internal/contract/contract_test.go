@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcskit/dcskit/gen"
+	"github.com/dcskit/dcskit/gen/dcsclient"
 	"github.com/dcskit/dcskit/gen/dcsserver"
 	"github.com/dcskit/dcskit/internal/contract/contracttest"
 )
@@ -47,7 +48,7 @@ func TestGeneratedStrictServerAnswersWithinContract(t *testing.T) {
 	srv := newTinyServer(t)
 	checker := contracttest.New(t)
 
-	c, err := gen.NewClientWithResponses(srv.URL, gen.WithHTTPClient(&http.Client{Transport: checker.Transport(t, nil)}))
+	c, err := dcsclient.NewClientWithResponses(srv.URL, dcsclient.WithHTTPClient(&http.Client{Transport: checker.Transport(t, nil)}))
 	require.NoError(t, err)
 
 	include := "true"

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,7 +28,7 @@ func bin(t *testing.T) string {
 	t.Helper()
 	b := os.Getenv("DCSKIT_BIN")
 	if b == "" {
-		t.Skip("DCSKIT_BIN is not set: run scripts/drill.sh")
+		t.Fatal("DCSKIT_BIN is not set: run scripts/drill.sh")
 	}
 	return b
 }
@@ -110,11 +109,10 @@ func TestDrill(t *testing.T) {
 	})
 
 	t.Run("wait keeps waiting while one is DELETING", func(t *testing.T) {
-		start := time.Now()
 		_, errOut, code := run(t, append([]string{"wait", "--interval", "200ms", "--timeout", "1s"}, conn...)...)
 		assert.Equal(t, 1, code, errOut)
 		assert.Contains(t, errOut, "deleting 2")
-		assert.GreaterOrEqual(t, time.Since(start), time.Second, "it waited for the timeout")
+		assert.Contains(t, errOut, "timed out", "it waited until the timeout")
 	})
 
 	t.Run("the admin API accepts DELETING", func(t *testing.T) {

@@ -1,4 +1,5 @@
-// Command client is a size probe: one GET through github.com/dcskit/dcskit/client.
+// Command client is a size probe: the README's program, one call through
+// github.com/dcskit/dcskit/client configured by the environment.
 //
 // BenchmarkBinarySize, in internal/sizeprobe, measures it: it builds it
 // and reports the size of the stripped binary. No test ever runs it. Keep
@@ -15,13 +16,12 @@ import (
 )
 
 func main() {
-	c, err := client.New(client.WithEndpoint(os.Args[1]), client.WithProjectID("p"), client.WithCredentials("AK", "SK"))
+	c, err := client.New(client.FromEnv(os.Getenv))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ctx := context.Background()
-	st, err := c.InstanceStatus(ctx)
+	st, err := c.InstanceStatus(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,4 +1,4 @@
-package client_test
+package profile
 
 import (
 	"errors"
@@ -14,23 +14,22 @@ import (
 
 	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/internal/clock"
-	"github.com/dcskit/dcskit/server"
 )
 
 // metadataEpoch is when the metadata tests' clock starts.
 var metadataEpoch = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // ecsMetadata is an ECS metadata service on loopback. Each fetch of the
-// keys hands out the fake's AK/SK with a new security token,
-// "session-<n>", valid for lifetime from the clock's now.
+// keys hands out testAK/testSK with a new security token, "session-<n>",
+// valid for lifetime from the clock's now.
 type ecsMetadata struct {
 	*httptest.Server
-	clock    *clock.Manual
-	lifetime time.Duration
+	clock *clock.Manual
 
-	mu sync.Mutex
-	// sessions says whether the service issues session tokens (and
-	// requires one), as newer ECS instances do; without, the token
+	mu       sync.Mutex
+	lifetime time.Duration
+	// sessions says whether the service issues session tokens, and
+	// requires one, as newer ECS instances do; without, the token
 	// request gets a 405.
 	sessions bool
 	fail     int // answer the key requests with this status, if set
@@ -40,7 +39,6 @@ type ecsMetadata struct {
 
 const metadataSession = "metadata-session-token"
 
-// startMetadata starts a metadata service whose clock starts at start.
 func startMetadata(t *testing.T, start time.Time, sessions bool) *ecsMetadata {
 	t.Helper()
 	m := &ecsMetadata{clock: clock.NewManual(start), lifetime: 2 * time.Hour, sessions: sessions}
@@ -53,17 +51,13 @@ func (m *ecsMetadata) serve(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
-	case r.Method == http.MethodPut && r.URL.Path == "/meta-data/latest/api/token":
-		if !m.sessions {
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			return
-		}
-		if r.Header.Get("X-Metadata-Token-Ttl-Seconds") == "" {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
+	case r.Method == http.MethodPut && r.URL.Path == metadataTokenPath && !m.sessions:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	case r.Method == http.MethodPut && r.URL.Path == metadataTokenPath && r.Header.Get("X-Metadata-Token-Ttl-Seconds") == "":
+		w.WriteHeader(http.StatusBadRequest)
+	case r.Method == http.MethodPut && r.URL.Path == metadataTokenPath:
 		_, _ = w.Write([]byte(metadataSession))
-	case r.Method == http.MethodGet && r.URL.Path == "/openstack/latest/securitykey":
+	case r.Method == http.MethodGet && r.URL.Path == metadataKeyPath:
 		m.keyReqs++
 		switch {
 		case m.sessions && r.Header.Get("X-Metadata-Token") != metadataSession:
@@ -94,40 +88,34 @@ func (m *ecsMetadata) counts() (fetches, keyReqs int) {
 	return m.fetches, m.keyReqs
 }
 
-func (m *ecsMetadata) provider(t *testing.T) *client.MetadataCredentials {
-	t.Helper()
-	p, err := client.NewMetadataCredentials(client.MetadataOptions{Endpoint: m.URL, Now: m.clock.Now})
-	require.NoError(t, err)
+// provider is the service's provider, on the service's clock.
+func (m *ecsMetadata) provider() *metadata {
+	p := newMetadata(m.URL)
+	p.now = m.clock.Now
 	return p
 }
 
-// Keys from the metadata service reach the fake signed, with their
-// security token, and are fetched again when less than 40 minutes are
-// left, not before.
-func TestMetadataKeysSignAndRefresh(t *testing.T) {
+// Keys are fetched again when less than 40 minutes are left, not before,
+// with a session token where the service issues them.
+func TestMetadataRefresh(t *testing.T) {
 	t.Parallel()
 	for _, sessions := range []bool{true, false} {
 		t.Run(fmt.Sprintf("session tokens %v", sessions), func(t *testing.T) {
 			t.Parallel()
 			m := startMetadata(t, metadataEpoch, sessions)
-			f := startRegionFake(t, server.Options{AccessKey: testAK, SecretKey: testSK})
-			c, err := client.New(client.WithEndpoint(f.url), client.WithProjectID("p-north"),
-				client.WithCredentialsProvider(m.provider(t)))
-			require.NoError(t, err)
-
-			call := func(wantToken string) {
+			p := m.provider()
+			token := func() string {
 				t.Helper()
-				_, err := c.InstanceStatus(t.Context())
-				require.NoError(t, err, "the fake checks the signature")
-				calls := f.seen("/v2/")
-				assert.Equal(t, wantToken, calls[len(calls)-1].Header.Get("X-Security-Token"))
+				cred, err := p.Retrieve(t.Context())
+				require.NoError(t, err)
+				return cred.Keys.SecurityToken
 			}
-			call("session-1")
+			assert.Equal(t, "session-1", token())
 			m.clock.Advance(time.Hour) // 60 minutes left
-			call("session-1")
+			assert.Equal(t, "session-1", token())
 			m.clock.Advance(21 * time.Minute) // 39 minutes left
-			call("session-2")
-			call("session-2")
+			assert.Equal(t, "session-2", token())
+			assert.Equal(t, "session-2", token())
 			fetches, _ := m.counts()
 			assert.Equal(t, 2, fetches)
 		})
@@ -140,7 +128,7 @@ func TestMetadataKeysSignAndRefresh(t *testing.T) {
 func TestMetadataRefreshFailure(t *testing.T) {
 	t.Parallel()
 	m := startMetadata(t, metadataEpoch, true)
-	p := m.provider(t)
+	p := m.provider()
 	cred, err := p.Retrieve(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, "session-1", cred.Keys.SecurityToken)
@@ -164,8 +152,7 @@ func TestMetadataRefreshFailure(t *testing.T) {
 
 	m.clock.Advance(30 * time.Minute) // expired
 	_, err = p.Retrieve(t.Context())
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ECS metadata "+m.URL+": /openstack/latest/securitykey: HTTP 500: Please configure Cloud Service Agency first")
+	assert.ErrorContains(t, err, "ECS metadata "+m.URL+": /openstack/latest/securitykey: HTTP 500: Please configure Cloud Service Agency first")
 
 	m.set(func(m *ecsMetadata) { m.fail = 0 })
 	cred, err = p.Retrieve(t.Context())
@@ -173,10 +160,26 @@ func TestMetadataRefreshFailure(t *testing.T) {
 	assert.Equal(t, "session-2", cred.Keys.SecurityToken)
 }
 
+// Keys that look expired when they arrive (the service's clock and ours
+// disagree) are used for a minute, not fetched again for every request.
+func TestMetadataKeysThatLookExpired(t *testing.T) {
+	t.Parallel()
+	m := startMetadata(t, metadataEpoch, false)
+	m.set(func(m *ecsMetadata) { m.lifetime = -time.Hour })
+	p := m.provider()
+	for range 3 {
+		cred, err := p.Retrieve(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, "session-1", cred.Keys.SecurityToken)
+	}
+	m.clock.Advance(time.Minute)
+	cred, err := p.Retrieve(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, "session-2", cred.Keys.SecurityToken)
+}
+
 func TestMetadataBadAnswers(t *testing.T) {
 	t.Parallel()
-	dead := httptest.NewServer(http.NotFoundHandler())
-	dead.Close()
 	answer := func(status int, body string) string {
 		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPut {
@@ -189,32 +192,27 @@ func TestMetadataBadAnswers(t *testing.T) {
 		t.Cleanup(s.Close)
 		return s.URL
 	}
-	tokenRefused := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusForbidden)
-	}))
-	t.Cleanup(tokenRefused.Close)
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) }))
+	t.Cleanup(refusing.Close)
 	keys := fmt.Sprintf(`"access":%q,"secret":%q,"securitytoken":%q`, testAK, testSK, testToken)
-
 	tests := []struct {
 		name     string
 		endpoint string
 		want     string
 		nothing  bool // ErrNoCredentials: not an ECS instance
 	}{
-		{"not reachable", dead.URL, "not reachable", true},
+		{"not reachable", deadURL(t), "not reachable", true},
 		{"no agency", answer(404, "Please configure Cloud Service Agency first"), "HTTP 404: Please configure Cloud Service Agency first", false},
 		{"not JSON", answer(200, "<html>"), "not the service's JSON", false},
 		{"no secret", answer(200, fmt.Sprintf(`{"credential":{"access":%q,"securitytoken":%q,"expires_at":"2026-05-01T13:00:00Z"}}`, testAK, testToken)), "lacks credential.secret", false},
 		{"no expiry", answer(200, `{"credential":{`+keys+`}}`), "lacks credential.expires_at", false},
 		{"bad expiry", answer(200, `{"credential":{`+keys+`,"expires_at":"tomorrow"}}`), `"tomorrow" is not a UTC time`, false},
-		{"token refused", tokenRefused.URL, "/meta-data/latest/api/token: HTTP 403", false},
+		{"token refused", refusing.URL, "/meta-data/latest/api/token: HTTP 403", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := client.NewMetadataCredentials(client.MetadataOptions{Endpoint: tt.endpoint})
-			require.NoError(t, err)
-			_, err = p.Retrieve(t.Context())
+			_, err := newMetadata(tt.endpoint).Retrieve(t.Context())
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "ECS metadata "+tt.endpoint)
 			assert.Contains(t, err.Error(), tt.want)
@@ -223,25 +221,4 @@ func TestMetadataBadAnswers(t *testing.T) {
 			assert.NotContains(t, err.Error(), testToken)
 		})
 	}
-
-	_, err := client.NewMetadataCredentials(client.MetadataOptions{Endpoint: "169.254.169.254"})
-	assert.ErrorContains(t, err, "metadata endpoint: invalid endpoint")
-}
-
-// Keys that look expired when they arrive (the service's clock and ours
-// disagree) are used for a minute, not fetched again for every request.
-func TestMetadataKeysThatLookExpired(t *testing.T) {
-	t.Parallel()
-	m := startMetadata(t, metadataEpoch, false)
-	m.set(func(m *ecsMetadata) { m.lifetime = -time.Hour })
-	p := m.provider(t)
-	for range 3 {
-		cred, err := p.Retrieve(t.Context())
-		require.NoError(t, err)
-		assert.Equal(t, "session-1", cred.Keys.SecurityToken)
-	}
-	m.clock.Advance(time.Minute)
-	cred, err := p.Retrieve(t.Context())
-	require.NoError(t, err)
-	assert.Equal(t, "session-2", cred.Keys.SecurityToken)
 }
