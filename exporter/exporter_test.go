@@ -331,7 +331,7 @@ func BenchmarkMetrics1000(b *testing.B) {
 	require.NoError(b, err)
 	for i := range 1000 {
 		t := &target{Spec: Spec{Region: "cn-north-4", ProjectID: fmt.Sprintf("p%04d", i)}, ok: true, goodAt: time.Now()}
-		t.counts.Redis[dcs.Running.Index()] = int32(i)
+		t.counts.Add(dcs.Redis, dcs.Running, int32(i))
 		e.targets = append(e.targets, t)
 	}
 	h, w := e.Handler(), discard{http.Header{}}

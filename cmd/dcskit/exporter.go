@@ -115,7 +115,8 @@ SIGINT or SIGTERM stops at once and exits 0.
 			if err != nil {
 				return err
 			}
-			opts.Targets = []exporter.Spec{{Region: c.Region(), ProjectID: c.ProjectID()}}
+			project, _ := c.ProjectID(ctx) // found by newClient, which fails else
+			opts.Targets = []exporter.Spec{{Region: c.Region(), ProjectID: project}}
 		}
 		exp, err := exporter.New(opts)
 		if err != nil {

@@ -44,7 +44,7 @@ func gauge(t *testing.T, families map[string]*dto.MetricFamily, name string) flo
 // serveProject in the default region.
 func instances(t *testing.T, families map[string]*dto.MetricFamily) dcs.Counts {
 	t.Helper()
-	require.Len(t, families[exporter.MetricInstances].GetMetric(), len(dcs.Engines())*dcs.NumStatuses)
+	require.Len(t, families[exporter.MetricInstances].GetMetric(), len(dcs.Engines())*len(dcs.Statuses()))
 	return targetCounts(t, families, serveProject, client.DefaultRegion)
 }
 

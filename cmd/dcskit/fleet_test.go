@@ -59,16 +59,13 @@ func targetCounts(t *testing.T, fams map[string]*dto.MetricFamily, project, regi
 			continue
 		}
 		n++
-		engine := map[string]*dcs.Counters{"redis": &got.Redis, "memcached": &got.Memcached}[l["engine"]]
-		require.NotNil(t, engine, l)
-		status, ok := dcs.StatusForCounter(l["status"] + "_count")
+		engine, ok := dcs.LookupEngine(l["engine"])
 		require.True(t, ok, l)
-		engine[status.Index()] = int32(m.GetGauge().GetValue())
+		status, ok := dcs.LookupStatus(l["status"])
+		require.True(t, ok, l)
+		got.Add(engine, status, int32(m.GetGauge().GetValue()))
 	}
-	require.Equal(t, len(dcs.Engines())*dcs.NumStatuses, n, "series of %s in %s", project, region)
-	for i := range got.Total {
-		got.Total[i] = got.Redis[i] + got.Memcached[i]
-	}
+	require.Equal(t, len(dcs.Engines())*len(dcs.Statuses()), n, "series of %s in %s", project, region)
 	return got
 }
 
