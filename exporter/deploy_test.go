@@ -136,11 +136,11 @@ func TestAlertRulesNameOnlyExportedMetrics(t *testing.T) {
 	require.NoError(t, dec.Decode(&file))
 	require.NotEmpty(t, file.Groups)
 
-	alerts := map[string]bool{}
+	alerts := map[string]string{}
 	for _, g := range file.Groups {
 		for _, r := range g.Rules {
 			require.NotEmpty(t, r.Alert)
-			alerts[r.Alert] = true
+			alerts[r.Alert] = r.Expr
 			checkExpr(t, "alert "+r.Alert, r.Expr)
 			assert.NotEmpty(t, r.Labels["severity"], r.Alert)
 			assert.NotEmpty(t, r.Annotations["summary"], r.Alert)
@@ -155,8 +155,9 @@ func TestAlertRulesNameOnlyExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, a := range []string{"DCSInstancesInError", "DCSCreateFailedRising", "DCSScrapeFailing"} {
-		assert.True(t, alerts[a], "rule %s", a)
+	for a, metric := range map[string]string{"DCSInstancesInError": MetricInstances, "DCSCreateFailedRising": MetricInstances,
+		"DCSScrapeFailing": MetricScrapeSuccess, "DCSExporterStale": MetricLastScrape} {
+		assert.Contains(t, alerts[a], metric, "rule %s", a)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -141,6 +142,23 @@ func TestEveryTargetConverges(t *testing.T) {
 	assert.Equal(t, 0.0, values(fams, "dcskit_exporter_refresh_pass_targets")[""], "the next pass has just begun")
 	assert.Equal(t, 1.0, values(fams, "dcskit_exporter_project_list_success")[""])
 	assert.Contains(t, fams, "go_goroutines")
+
+	// The format is negotiated as promhttp does it.
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	require.NoError(t, err)
+	format := expfmt.NewFormat(expfmt.TypeProtoDelim)
+	req.Header.Set("Accept", string(format))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, format, expfmt.ResponseFormat(resp.Header))
+	dec, decoded := expfmt.NewDecoder(resp.Body, format), map[string]int{}
+	for mf := new(dto.MetricFamily); dec.Decode(mf) == nil; mf = new(dto.MetricFamily) {
+		decoded[mf.GetName()] = len(mf.GetMetric())
+	}
+	for _, name := range []string{MetricInstances, MetricLastScrape, "dcskit_exporter_targets"} {
+		assert.Equal(t, len(fams[name].GetMetric()), decoded[name], name)
+	}
 }
 
 // A scrape during a pass answers at once, with the last results, their
@@ -310,7 +328,6 @@ func TestNewRefuses(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{Options{}, "nothing to export"},
 		{Options{AllProjects: true}, "AllProjects needs an Account"},
 		{Options{Targets: target}, "a target has no Account"},
 		{Options{Account: a, MinInterval: -1}, "must not be negative"},
@@ -332,17 +349,11 @@ func BenchmarkMetrics1000(b *testing.B) {
 	for i := range 1000 {
 		t := &target{Spec: Spec{Region: "cn-north-4", ProjectID: fmt.Sprintf("p%04d", i)}, ok: true, goodAt: time.Now()}
 		t.counts.Add(dcs.Redis, dcs.Running, int32(i))
+		t.series = t.build()
 		e.targets = append(e.targets, t)
 	}
-	h, w := e.Handler(), discard{http.Header{}}
+	h, w := e.Handler(), &httptest.ResponseRecorder{} // no Body: it throws the answer away
 	for b.Loop() {
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	}
 }
-
-// discard is a ResponseWriter that throws the answer away.
-type discard struct{ h http.Header }
-
-func (d discard) Header() http.Header       { return d.h }
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-func (discard) WriteHeader(int)             {}

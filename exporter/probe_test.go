@@ -135,13 +135,17 @@ func TestProbeCachesAndSharesCalls(t *testing.T) {
 }
 
 // /probe reaches a configured target through its own Account, any other
-// through the default one; without one, only configured targets.
+// through the default one; without one, only configured targets. A
+// region's project, configured by id too, is on /metrics once.
 func TestProbeAccounts(t *testing.T) {
 	t.Parallel()
 	fake := regions(t)
 	good, bad := account(t, fake.URL(), "SK"), account(t, fake.URL(), "wrong")
-	_, base, _ := start(t, Options{Account: bad, Targets: []Spec{{Region: "cn-north-4", Account: good}}})
-	fams := promtest.Scrape(t, base+"/probe?region=cn-north-4")
+	e, base, _ := start(t, Options{Account: bad, Targets: []Spec{{Region: "cn-north-4", Account: good}, {Region: "cn-north-4", ProjectID: "p-north"}}})
+	await(t, e.Ready())
+	fams := promtest.Scrape(t, base+"/metrics")
+	assert.Equal(t, map[string]float64{"p-north/cn-north-4": 1}, values(fams, MetricScrapeSuccess), "once, as first configured")
+	fams = promtest.Scrape(t, base+"/probe?region=cn-north-4")
 	assert.Equal(t, map[string]float64{"p-north/cn-north-4": 1}, values(fams, MetricScrapeSuccess), "its own Account")
 	fams = promtest.Scrape(t, base+"/probe?region=ap-southeast-1")
 	assert.Equal(t, map[string]float64{"/ap-southeast-1": 0}, values(fams, MetricScrapeSuccess), "the default Account, refused")
