@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,37 +26,26 @@ func newExporterCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exporter",
 		Short: "Serve DCS instance counts as Prometheus metrics",
-		Long: `Serve DCS instance counts for Prometheus on /metrics and /probe, and
-/healthz for liveness checks.
+		Long: `Serve DCS instance counts for Prometheus (see docs/many-projects.md).
 
 /metrics serves the exporter's own metrics and those of its targets: the
-project of --project-id or --region (found through IAM without an id);
-every target of --config FILE, a YAML list of targets, each with region,
-and optionally project_id and profile (a credentials file of its own, INI
-as the SDK reads it); or, with --all-projects, every project the
-credentials can access (IAM's GET /v3/auth/projects, listed again every 10
-minutes), each in the region its name starts with. No scrape waits for the
-API: each target is refreshed in the background every --refresh-interval,
-and a scrape answers with the latest results. huaweicloud_dcs_instances
-{project_id,region,engine,status} is one gauge per engine and status, zeros
-included; when a call fails they keep their last good values,
-huaweicloud_dcs_scrape_success drops to 0, and the error goes to the log on
-stderr. huaweicloud_dcs_last_scrape_timestamp_seconds is the time of the
-last success (0: none yet).
+project of --project-id or --region (found through IAM without an id),
+every target of --config FILE (a YAML list of region, project_id, profile),
+or with --all-projects every project the credentials can access, listed
+every 10 minutes. No scrape waits for the API: each target is refreshed in
+the background every --refresh-interval. A failed call keeps the last good
+gauges, with huaweicloud_dcs_scrape_success 0 and the error on stderr;
+huaweicloud_dcs_last_scrape_timestamp_seconds says how old they are.
 
 /probe?region=R[&project_id=P] calls the API for one target while
-Prometheus waits, within the timeout it sends
-(X-Prometheus-Scrape-Timeout-Seconds, less 0.5s), its project found
-through IAM when not given (see deploy/prometheus-scrape.yaml). A target of
---config is reached with its profile, any other with the default
-credentials. An answer is reused for --min-interval, and concurrent probes
-share one call. A malformed query answers 400; a region IAM has no project
-for, 404.
+Prometheus waits, within X-Prometheus-Scrape-Timeout-Seconds less 0.5s; an
+answer is reused for --min-interval. A bad query answers 400; a region IAM
+has no project for, 404. /healthz answers liveness checks.
 
 At most --max-in-flight calls are in flight, and --rate started a second;
-a 429 or 503 pauses them all for its Retry-After. The first line on stdout
-is the metrics URL, once every target was refreshed or --timeout passed.
-SIGINT or SIGTERM stops at once and exits 0.
+a 429 or 503 pauses them all. The first line on stdout is the metrics URL,
+once every target was refreshed or --timeout passed. SIGINT or SIGTERM
+stops at once and exits 0.
 
 ` + failedCreationsRule + `
 
@@ -76,8 +66,8 @@ SIGINT or SIGTERM stops at once and exits 0.
 	fs.Float64Var(&rate, "rate", 0, "API calls started per second at most (0: no bound)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		switch {
-		case minInterval < 0 || refreshInterval <= 0 || rate < 0:
-			return usageErrorf("--min-interval and --rate must not be negative, --refresh-interval must be positive")
+		case minInterval < 0 || rate < 0 || refreshInterval <= 0 || conn.timeout <= 0:
+			return usageErrorf("--min-interval and --rate must not be negative, --refresh-interval and --timeout must be positive")
 		case maxTargets < 1 || maxInFlight < 1:
 			return usageErrorf("--max-targets and --max-in-flight must be at least 1")
 		case configFile != "" && allProjects:
@@ -89,10 +79,6 @@ SIGINT or SIGTERM stops at once and exits 0.
 			}
 		}
 		logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-		timeout := conn.timeout
-		if timeout <= 0 {
-			timeout = pollTimeout
-		}
 		clientOpts, err := conn.options(e)
 		if err != nil {
 			return err
@@ -102,8 +88,8 @@ SIGINT or SIGTERM stops at once and exits 0.
 			return usageError{err}
 		}
 		opts := exporter.Options{Account: account, AllProjects: allProjects, RefreshInterval: refreshInterval,
-			MinInterval: minInterval, Timeout: timeout, MaxTargets: maxTargets, MaxInFlight: maxInFlight, Rate: rate, Logger: logger}
-		ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			MinInterval: minInterval, Timeout: conn.timeout, MaxTargets: maxTargets, MaxInFlight: maxInFlight, Rate: rate, Logger: logger}
+		ctx, cancel := context.WithTimeout(cmd.Context(), conn.timeout)
 		defer cancel()
 		switch {
 		case configFile != "":
@@ -155,12 +141,9 @@ func configTargets(ctx context.Context, clientOpts []client.Option, account *exp
 	if err != nil {
 		return nil, usageError{err}
 	}
-	for i, s := range specs {
-		if s.Account == account {
-			if err := account.Credentials(ctx); err != nil {
-				return nil, asUsageError[*client.CredentialsError](fmt.Errorf("configuration %s: targets[%d] has no profile, and the default credentials fail: %w", path, i, err))
-			}
-			break
+	if i := slices.IndexFunc(specs, func(s exporter.Spec) bool { return s.Account == account }); i >= 0 {
+		if err := account.Credentials(ctx); err != nil {
+			return nil, asUsageError[*client.CredentialsError](fmt.Errorf("configuration %s: targets[%d] has no profile, and the default credentials fail: %w", path, i, err))
 		}
 	}
 	return specs, nil

@@ -135,7 +135,8 @@ func TestExporterUsageErrors(t *testing.T) {
 	}{
 		{[]string{"--min-interval", "-1s"}, 2, "--min-interval and --rate must not be negative"},
 		{[]string{"--rate", "-1"}, 2, "--min-interval and --rate must not be negative"},
-		{[]string{"--refresh-interval", "0s"}, 2, "--refresh-interval must be positive"},
+		{[]string{"--refresh-interval", "0s"}, 2, "--refresh-interval and --timeout must be positive"},
+		{[]string{"--timeout", "0s"}, 2, "--refresh-interval and --timeout must be positive"},
 		{[]string{"--listen", "127.0.0.1:99999"}, 1, "listen on 127.0.0.1:99999"},
 		{[]string{"--project-id", ""}, 1, "finding the project of region cn-north-4 through IAM at " + nowhere},
 	} {
