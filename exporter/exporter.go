@@ -223,12 +223,12 @@ func (e *Exporter) probe(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	got := *t
 	e.mu.Unlock()
-	if de, ok := errors.AsType[*client.DiscoveryError](got.err); ok && !late {
-		http.Error(w, de.Error(), http.StatusNotFound)
-		return
-	} else if late {
+	if late {
 		got.ok, got.took = false, time.Since(start)
 		got.series = got.build()
+	} else if de, ok := errors.AsType[*client.DiscoveryError](got.err); ok {
+		http.Error(w, de.Error(), http.StatusNotFound)
+		return
 	}
 	write(w, r, nil, []*series{got.series})
 }
