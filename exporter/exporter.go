@@ -120,7 +120,7 @@ func New(opts Options) (*Exporter, error) {
 		opts.MaxTargets < 0, opts.MaxInFlight < 0, opts.Rate < 0:
 		return nil, errors.New("exporter: intervals and bounds must not be negative")
 	case len(opts.Targets) > cmp.Or(opts.MaxTargets, DefaultMaxTargets):
-		return nil, fmt.Errorf("exporter: %d targets, more than MaxTargets", len(opts.Targets))
+		return nil, fmt.Errorf("exporter: %d targets, more than the %d of MaxTargets (--max-targets)", len(opts.Targets), cmp.Or(opts.MaxTargets, DefaultMaxTargets))
 	case opts.Account == nil && slices.ContainsFunc(opts.Targets, func(s Spec) bool { return s.Account == nil }):
 		return nil, errors.New("exporter: a target has no Account, and Options none")
 	}

@@ -334,7 +334,7 @@ func TestNewRefuses(t *testing.T) {
 		{Options{Account: a, RefreshInterval: -1}, "must not be negative"},
 		{Options{Account: a, MaxInFlight: -1}, "must not be negative"},
 		{Options{Account: a, Rate: -1}, "must not be negative"},
-		{Options{Account: a, Targets: append(target, target...), MaxTargets: 1}, "2 targets, more than MaxTargets"},
+		{Options{Account: a, Targets: append(target, target...), MaxTargets: 1}, "2 targets, more than the 1 of MaxTargets"},
 	} {
 		_, err := New(tt.opts)
 		assert.ErrorContains(t, err, tt.want)
