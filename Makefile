@@ -24,7 +24,7 @@ fmt-check:
 # vet sees the tagged tests too (make drill, make attack), so that they
 # cannot rot between the runs that use them.
 vet:
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet -tags drill,attack ./...); done
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet -tags drill,attack,scale ./...); done
 
 tidy-check:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff); done
@@ -66,3 +66,16 @@ attack:
 	@set -e; dir=$$(mktemp -d); trap 'rm -rf $$dir' EXIT; \
 	$(GO) build -o $$dir/dcskit ./cmd/dcskit; \
 	DCSKIT_BIN=$$dir/dcskit $(GO) test -tags attack -count=1 -v -timeout 30m ./internal/attack
+
+# scale measures `dcskit exporter --all-projects` at account scale (issue
+# 18): BenchmarkAccountScale (internal/scale) runs a real `dcskit serve`
+# of 100, 1,000 and 5,000 projects whose every DCS call takes 300ms, and
+# reports the time until every target has fresh data, against
+# N·D/max-in-flight, the slowest /metrics answer and the peak RSS. Not
+# part of CI: about 5 minutes. SCALE=N=1000 runs one size.
+.PHONY: scale
+SCALE ?= .
+scale:
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf $$dir' EXIT; \
+	$(GO) build -o $$dir/dcskit ./cmd/dcskit; \
+	DCSKIT_BIN=$$dir/dcskit $(GO) test -tags scale -run '^$$' -bench 'AccountScale/$(SCALE)$$' -benchtime 1x -timeout 30m ./internal/scale

@@ -1,4 +1,4 @@
-package exporter_test
+package exporter
 
 import (
 	"cmp"
@@ -17,7 +17,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dcskit/dcskit/dcs"
-	"github.com/dcskit/dcskit/exporter"
 	"github.com/dcskit/dcskit/internal/promtest"
 )
 
@@ -34,8 +33,8 @@ var (
 func checkExpr(t *testing.T, where, expr string) {
 	t.Helper()
 	known := map[string]bool{
-		exporter.MetricInstances: true, exporter.MetricTransitional: true, exporter.MetricScrapeSuccess: true,
-		exporter.MetricScrapeSeconds: true, exporter.MetricLastScrape: true,
+		MetricInstances: true, MetricTransitional: true, MetricScrapeSuccess: true,
+		MetricScrapeSeconds: true, MetricLastScrape: true,
 	}
 	names := metricName.FindAllString(expr, -1)
 	assert.NotEmpty(t, names, "%s: %q names no dcskit metric", where, expr)
@@ -91,7 +90,7 @@ func TestGrafanaDashboardNamesOnlyExportedMetrics(t *testing.T) {
 	for _, v := range dash.Templating.List {
 		vars[v.Name] = v.Query
 	}
-	for _, label := range []string{exporter.LabelRegion, exporter.LabelProjectID} {
+	for _, label := range []string{labelRegion, labelProjectID} {
 		require.Contains(t, vars, label)
 		assert.Regexp(t, `^label_values\(huaweicloud_dcs_scrape_success(\{[^}]*\})?, `+label+`\)$`, vars[label])
 		checkExpr(t, "variable "+label, vars[label])
@@ -102,7 +101,7 @@ func TestGrafanaDashboardNamesOnlyExportedMetrics(t *testing.T) {
 		for _, tg := range p.Targets {
 			checkExpr(t, "dashboard panel "+p.Title, tg.Expr)
 			for _, sel := range selector.FindAllStringSubmatch(tg.Expr, -1) {
-				for _, label := range []string{exporter.LabelRegion, exporter.LabelProjectID} {
+				for _, label := range []string{labelRegion, labelProjectID} {
 					assert.Contains(t, sel[1], label+`=~"$`+label+`"`, "panel %s filters by the variable %s", p.Title, label)
 				}
 			}
@@ -111,7 +110,7 @@ func TestGrafanaDashboardNamesOnlyExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, m := range []string{exporter.MetricInstances, exporter.MetricTransitional, exporter.MetricScrapeSuccess, exporter.MetricScrapeSeconds, exporter.MetricLastScrape} {
+	for _, m := range []string{MetricInstances, MetricTransitional, MetricScrapeSuccess, MetricScrapeSeconds, MetricLastScrape} {
 		assert.True(t, used[m], "the dashboard shows %s", m)
 	}
 }
@@ -137,11 +136,11 @@ func TestAlertRulesNameOnlyExportedMetrics(t *testing.T) {
 	require.NoError(t, dec.Decode(&file))
 	require.NotEmpty(t, file.Groups)
 
-	alerts := map[string]bool{}
+	alerts := map[string]string{}
 	for _, g := range file.Groups {
 		for _, r := range g.Rules {
 			require.NotEmpty(t, r.Alert)
-			alerts[r.Alert] = true
+			alerts[r.Alert] = r.Expr
 			checkExpr(t, "alert "+r.Alert, r.Expr)
 			assert.NotEmpty(t, r.Labels["severity"], r.Alert)
 			assert.NotEmpty(t, r.Annotations["summary"], r.Alert)
@@ -149,15 +148,16 @@ func TestAlertRulesNameOnlyExportedMetrics(t *testing.T) {
 			// summary names them.
 			for _, m := range aggregation.FindAllStringSubmatch(r.Expr, -1) {
 				labels := strings.FieldsFunc(m[3], func(r rune) bool { return r == ',' || r == ' ' })
-				assert.Subset(t, labels, []string{exporter.LabelProjectID, exporter.LabelRegion}, "alert %s: %s", r.Alert, m[0])
+				assert.Subset(t, labels, []string{labelProjectID, labelRegion}, "alert %s: %s", r.Alert, m[0])
 			}
-			for _, label := range []string{exporter.LabelProjectID, exporter.LabelRegion} {
+			for _, label := range []string{labelProjectID, labelRegion} {
 				assert.Contains(t, r.Annotations["summary"], "$labels."+label, r.Alert)
 			}
 		}
 	}
-	for _, a := range []string{"DCSInstancesInError", "DCSCreateFailedRising", "DCSScrapeFailing"} {
-		assert.True(t, alerts[a], "rule %s", a)
+	for a, metric := range map[string]string{"DCSInstancesInError": MetricInstances, "DCSCreateFailedRising": MetricInstances,
+		"DCSScrapeFailing": MetricScrapeSuccess, "DCSExporterStale": MetricLastScrape} {
+		assert.Contains(t, alerts[a], metric, "rule %s", a)
 	}
 }
 
@@ -236,8 +236,7 @@ func TestScrapeConfigProbesEveryTarget(t *testing.T) {
 	dec.KnownFields(true)
 	require.NoError(t, dec.Decode(&file))
 
-	a := newAccount(north, south)
-	_, base := serveExporter(t, exporter.Options{Account: a})
+	_, base, _ := start(t, Options{Account: account(t, regions(t).URL(), "SK")})
 	exporterURL, err := url.Parse(base)
 	require.NoError(t, err)
 
@@ -247,7 +246,7 @@ func TestScrapeConfigProbesEveryTarget(t *testing.T) {
 		if job.ScrapeTimeout != "" {
 			timeout, err := time.ParseDuration(job.ScrapeTimeout)
 			require.NoError(t, err)
-			assert.Greater(t, timeout, exporter.DefaultTimeout+exporter.ScrapeTimeoutMargin, "job %s: the exporter's calls end within the scrape", job.JobName)
+			assert.Greater(t, timeout, DefaultTimeout+500*time.Millisecond, "job %s: the exporter's calls end within the scrape", job.JobName)
 		}
 		for _, group := range job.StaticConfigs {
 			for _, tg := range group.Targets {
@@ -280,14 +279,16 @@ func TestScrapeConfigProbesEveryTarget(t *testing.T) {
 					continue
 				}
 				probes++
-				require.Equal(t, tg, query.Get(exporter.ParamRegion), "job %s: the target is the region", job.JobName)
-				served := targets(fams)
+				require.Equal(t, tg, query.Get(labelRegion), "job %s: the target is the region", job.JobName)
+				served := values(fams, MetricScrapeSuccess)
 				require.Len(t, served, 1, u.String())
-				assert.True(t, strings.HasPrefix(served[0], tg+"/"), "%s serves region %s: %s", u.String(), tg, served[0])
-				if p := query.Get(exporter.ParamProjectID); p != "" {
-					assert.Equal(t, tg+"/"+p, served[0])
+				for target, ok := range served {
+					assert.True(t, strings.HasSuffix(target, "/"+tg), "%s serves region %s: %s", u.String(), tg, target)
+					if p := query.Get(labelProjectID); p != "" {
+						assert.Equal(t, p+"/"+tg, target)
+					}
+					assert.Equal(t, 1.0, ok, u.String())
 				}
-				assert.Equal(t, 1.0, fams[exporter.MetricScrapeSuccess].GetMetric()[0].GetGauge().GetValue(), u.String())
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dcskit/dcskit/dcs"
+	"github.com/dcskit/dcskit/internal/clock"
 )
 
 // Condition compares one counter with a number, e.g. running_count>=16,
@@ -132,7 +133,7 @@ type Options struct {
 	// say) from one worth another poll. nil: every error ends the wait.
 	Fatal    func(error) bool
 	Progress func(Poll)
-	// The clock: sleep and time.Now if nil. Tests move a fake one.
+	// The clock: clock.Sleep and time.Now if nil. Tests move a fake one.
 	Sleep func(ctx context.Context, d time.Duration) error
 	Now   func() time.Time
 }
@@ -180,7 +181,7 @@ func Wait(ctx context.Context, opts Options) (dcs.Counts, error) {
 		opts.Interval = 10 * time.Second
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = clock.Sleep
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -330,15 +331,4 @@ func (r *Reporter) Close() {
 		fmt.Fprintln(r.W)
 		r.open = false
 	}
-}
-
-// sleep waits d, or less if ctx is done first; it returns ctx.Err().
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-	return ctx.Err()
 }

@@ -141,6 +141,10 @@ func (f *connFlags) auth(e *env) ([]client.Option, error) {
 		return nil, usageErrorf("both an IAM token (%s) and %s are set: use one", from, client.EnvAccessKey)
 	case token != "":
 		return []client.Option{client.FromEnv(e.getenv), client.WithIAMToken(token)}, nil
+	case e.getenv(client.EnvAccessKey) != "" || e.getenv(client.EnvSecretKey) != "":
+		// The chain's first source, read at New: half a pair is the
+		// environment's mistake, and says so alone.
+		return []client.Option{client.FromEnv(e.getenv)}, nil
 	}
 	return []client.Option{client.FromEnv(e.getenv), client.WithCredentialsProvider(profile.DefaultChain(e.getenv))}, nil
 }

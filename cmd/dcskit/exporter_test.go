@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
@@ -43,13 +44,16 @@ func gauge(t *testing.T, families map[string]*dto.MetricFamily, name string) flo
 // serveProject in the default region.
 func instances(t *testing.T, families map[string]*dto.MetricFamily) dcs.Counts {
 	t.Helper()
-	require.Len(t, families[exporter.MetricInstances].GetMetric(), len(dcs.Engines())*dcs.NumStatuses)
+	require.Len(t, families[exporter.MetricInstances].GetMetric(), len(dcs.Engines())*len(dcs.Statuses()))
 	return targetCounts(t, families, serveProject, client.DefaultRegion)
 }
 
+// The exporter of one target: its first scrape has data; a failing API
+// leaves the last good values, with scrape_success 0 and the time of the
+// last success, until it answers again.
 func TestExporter(t *testing.T) {
 	t.Parallel()
-	f, x := startExporter(t, "--min-interval", "0")
+	f, x := startExporter(t, "--refresh-interval", "10ms")
 	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/metrics$`, x.url)
 
 	got := promtest.Scrape(t, x.url)
@@ -58,23 +62,26 @@ func TestExporter(t *testing.T) {
 	assert.Equal(t, want, instances(t, got))
 	assert.Equal(t, 1.0, gauge(t, got, exporter.MetricScrapeSuccess))
 	assert.Positive(t, gauge(t, got, exporter.MetricLastScrape))
-	last := gauge(t, got, exporter.MetricLastScrape)
 
-	// The API fails all 3 attempts: the last good values stay.
+	// Every attempt fails for a while: the last good values stay.
+	f.InjectFault(server.Fault{Status: http.StatusInternalServerError, Times: 300})
 	_, err := f.Add(server.Instance{ProjectID: serveProject, Engine: dcs.Redis, Status: dcs.Error})
 	require.NoError(t, err)
-	f.InjectFault(server.Fault{Status: http.StatusInternalServerError, Times: 3})
-	got = promtest.Scrape(t, x.url)
-	assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
+	require.Eventually(t, func() bool {
+		got = promtest.Scrape(t, x.url)
+		return gauge(t, got, exporter.MetricScrapeSuccess) == 0
+	}, time.Minute, time.Millisecond)
 	assert.Equal(t, want, instances(t, got))
-	assert.Equal(t, last, gauge(t, got, exporter.MetricLastScrape))
+	last := gauge(t, got, exporter.MetricLastScrape)
 	assert.Contains(t, x.stderr.String(), `msg="DCS instance status scrape failed"`)
 	assert.Contains(t, x.stderr.String(), "after 3 attempts: HTTP 500")
-
-	got = promtest.Scrape(t, x.url)
-	assert.Equal(t, 1.0, gauge(t, got, exporter.MetricScrapeSuccess), "recovered")
+	require.Eventually(t, func() bool {
+		got = promtest.Scrape(t, x.url)
+		return gauge(t, got, exporter.MetricScrapeSuccess) == 1
+	}, time.Minute, time.Millisecond, "recovered")
 	assert.Equal(t, f.Counts(serveProject, true), instances(t, got))
 	assert.Equal(t, int32(1), instances(t, got).Redis.Get(dcs.Error))
+	assert.Greater(t, gauge(t, got, exporter.MetricLastScrape), last)
 
 	resp, err := http.Get(strings.TrimSuffix(x.url, "/metrics") + "/healthz")
 	require.NoError(t, err)
@@ -86,21 +93,36 @@ func TestExporter(t *testing.T) {
 
 	r := x.stop()
 	assert.Equal(t, 0, r.code, "a cancelled context is a graceful exit: %s", r.stderr)
-	assert.Equal(t, int32(1+3+1), f.queries.Load(), "one good call, three failed attempts, one good")
 	assert.NotContains(t, r.stderr, testSK)
 	assert.NotContains(t, r.stderr, "Signature=")
 }
 
+// SIGTERM (a cancelled context here) cuts the calls in flight short at
+// once and exits 0, although the API would take MaxFaultDelay and
+// --timeout is a minute.
+func TestExporterStopsAtOnce(t *testing.T) {
+	t.Parallel()
+	f, x := startExporter(t, "--refresh-interval", "1ms", "--timeout", "1m")
+	f.InjectFault(server.Fault{Delay: server.MaxFaultDelay, Times: 100})
+	calls := f.queries.Load()
+	require.Eventually(t, func() bool { return f.queries.Load() > calls }, time.Minute, time.Millisecond, "a call is in flight")
+	r := x.stop()
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, `msg="shutting down"`)
+	require.Eventually(t, func() bool { return f.gone.Load() == 1 }, time.Minute, time.Millisecond, "the call was cut short")
+}
+
+// --min-interval is how long /probe reuses an answer.
 func TestExporterMinInterval(t *testing.T) {
 	t.Parallel()
 	f, x := startExporter(t, "--min-interval", "1h")
-	first := instances(t, promtest.Scrape(t, x.url))
+	probe := strings.TrimSuffix(x.url, "/metrics") + "/probe?region=" + client.DefaultRegion + "&project_id=" + serveProject
+	calls := f.queries.Load()
+	first := instances(t, promtest.Scrape(t, probe))
 	_, err := f.Add(server.Instance{ProjectID: serveProject, Engine: dcs.Redis, Status: dcs.Running})
 	require.NoError(t, err)
-	second := promtest.Scrape(t, x.url)
-	assert.Equal(t, first, instances(t, second), "the answer is reused")
-	assert.Equal(t, 1.0, gauge(t, second, exporter.MetricScrapeSuccess))
-	assert.Equal(t, int32(1), f.queries.Load(), "two scrapes, one API call")
+	assert.Equal(t, first, instances(t, promtest.Scrape(t, probe)), "the answer is reused")
+	assert.Equal(t, calls+1, f.queries.Load(), "two probes, one API call")
 	assert.Equal(t, 0, x.stop().code)
 }
 
@@ -111,7 +133,10 @@ func TestExporterUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--min-interval", "-1s"}, 2, "--min-interval must not be negative"},
+		{[]string{"--min-interval", "-1s"}, 2, "--min-interval and --rate must not be negative"},
+		{[]string{"--rate", "-1"}, 2, "--min-interval and --rate must not be negative"},
+		{[]string{"--refresh-interval", "0s"}, 2, "--refresh-interval and --timeout must be positive"},
+		{[]string{"--timeout", "0s"}, 2, "--refresh-interval and --timeout must be positive"},
 		{[]string{"--listen", "127.0.0.1:99999"}, 1, "listen on 127.0.0.1:99999"},
 		{[]string{"--project-id", ""}, 1, "finding the project of region cn-north-4 through IAM at " + nowhere},
 	} {

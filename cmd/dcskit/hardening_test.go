@@ -4,16 +4,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"sync"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcskit/dcskit/client"
 	"github.com/dcskit/dcskit/exporter"
 	"github.com/dcskit/dcskit/internal/promtest"
 	"github.com/dcskit/dcskit/server"
@@ -76,10 +75,11 @@ func TestImpossibleCountsAreAFailedCall(t *testing.T) {
 		url, bad := switchingAPI(t)
 		x := start(t, &env{getenv: mapEnv(credsEnv())}, "exporter", "--listen", "127.0.0.1:0", "--endpoint", url,
 			"--project-id", serveProject, "--min-interval", "0")
-		good := promtest.Scrape(t, x.url)
+		probe := strings.TrimSuffix(x.url, "/metrics") + "/probe?region=" + client.DefaultRegion + "&project_id=" + serveProject
+		good := promtest.Scrape(t, probe)
 		require.Equal(t, 1.0, gauge(t, good, exporter.MetricScrapeSuccess))
 		bad.Store(true)
-		got := promtest.Scrape(t, x.url)
+		got := promtest.Scrape(t, probe)
 		assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
 		assert.Equal(t, instances(t, good), instances(t, got), "the last good gauges")
 		for _, m := range got[exporter.MetricInstances].GetMetric() {
@@ -89,70 +89,6 @@ func TestImpossibleCountsAreAFailedCall(t *testing.T) {
 		assert.Equal(t, 0, r.code)
 		assert.Regexp(t, `(restarting|createfailed)_count: -1 is negative`, r.stderr)
 	})
-}
-
-// hungExporter runs the exporter against a fake that has answered once
-// and now delays every answer by MaxFaultDelay.
-func hungExporter(t *testing.T, args ...string) (*fakeDCS, *running, map[string]*dto.MetricFamily) {
-	t.Helper()
-	fixture, err := os.ReadFile(serveFixture)
-	require.NoError(t, err)
-	f := startFake(t, string(fixture))
-	x := start(t, f.env(credsEnv("HUAWEICLOUD_SDK_PROJECT_ID", serveProject)),
-		append([]string{"exporter", "--listen", "127.0.0.1:0", "--endpoint", f.url, "--min-interval", "0"}, args...)...)
-	good := promtest.Scrape(t, x.url)
-	require.Equal(t, 1.0, gauge(t, good, exporter.MetricScrapeSuccess))
-	f.InjectFault(server.Fault{Delay: server.MaxFaultDelay, Times: 100})
-	return f, x, good
-}
-
-// TestExporterAnswersWithinTheScrapeTimeout: scrapes of a hung API answer
-// within the timeout Prometheus sends, with the last good gauges and
-// scrape_success 0, long before the API would; concurrent ones share one
-// call (--min-interval 0), which is then cancelled, as no scrape waits
-// for it.
-func TestExporterAnswersWithinTheScrapeTimeout(t *testing.T) {
-	t.Parallel()
-	f, x, good := hungExporter(t, "--timeout", "1m")
-	const scrapes = 8
-	var wg sync.WaitGroup
-	for range scrapes {
-		wg.Go(func() {
-			got, err := promtest.Get(x.url, time.Second)
-			if assert.NoError(t, err) {
-				assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
-				assert.Equal(t, instances(t, good), instances(t, got))
-			}
-		})
-	}
-	wg.Wait()
-	assert.Equal(t, int32(2), f.queries.Load(), "one call before, one shared by the eight")
-	require.Eventually(t, func() bool { return f.gone.Load() == 1 }, time.Minute, 5*time.Millisecond,
-		"the abandoned call is cancelled, well before the fault's delay ends")
-	assert.Equal(t, 0, x.stop().code)
-}
-
-// TestExporterStopsWithoutWaitingForTheAPI: SIGTERM (a cancelled context
-// here) answers the scrape in flight at once and exits 0, although the
-// API would take MaxFaultDelay and --timeout is a minute.
-func TestExporterStopsWithoutWaitingForTheAPI(t *testing.T) {
-	t.Parallel()
-	f, x, good := hungExporter(t, "--timeout", "1m")
-	answered := make(chan map[string]*dto.MetricFamily, 1)
-	go func() {
-		got, err := promtest.Get(x.url, 0)
-		assert.NoError(t, err)
-		answered <- got
-	}()
-	require.Eventually(t, func() bool { return f.queries.Load() == 2 }, time.Minute, 5*time.Millisecond, "the call is in flight")
-	r := x.stop()
-	assert.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stderr, `msg="shutting down"`)
-	select {
-	case got := <-answered:
-		assert.Equal(t, 0.0, gauge(t, got, exporter.MetricScrapeSuccess))
-		assert.Equal(t, instances(t, good), instances(t, got))
-	}
 }
 
 func TestExporterDefaultTimeoutIsBelowTheScrapeTimeout(t *testing.T) {

@@ -146,7 +146,7 @@ func TestDebugShowsExchangesWithoutSecrets(t *testing.T) {
 			journal := f.Requests()
 			require.Len(t, journal, 3)
 			for i, l := range lines {
-				assert.Contains(t, l, "request_id="+journal[i].RequestID)
+				assert.Contains(t, l, "request_id="+journal[i].RequestId)
 				assert.Contains(t, l, "duration=")
 				if name == "keys" {
 					assert.Contains(t, l, "Signature=REDACTED")

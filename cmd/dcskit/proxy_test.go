@@ -60,7 +60,7 @@ func TestProxyExitStatusAfterASignal(t *testing.T) {
 				assert.Contains(t, p.stdout.String(), fmt.Sprintf("proxy: 1 requests, %d with violations of the spec (%d violations)", n, n))
 				if violation {
 					assert.Contains(t, p.stderr.String(), "dcskit: 1 violations of the spec: see the log\n")
-					assert.Regexp(t, `msg=violation request_id=`+f.Requests()[0].RequestID+` .* field=Content-Type`, p.stderr.String())
+					assert.Regexp(t, `msg=violation request_id=`+f.Requests()[0].RequestId+` .* field=Content-Type`, p.stderr.String())
 				}
 				assert.NotContains(t, p.stderr.String(), "interrupted")
 			})
