@@ -229,7 +229,9 @@ func TestExitStatusAfterASignal(t *testing.T) {
 			"dcskit: shut down with 1 request(s) cut off, still in flight after draining for 10ms\n"}},
 		{"exporter", func(t *testing.T, sig syscall.Signal) result {
 			url, _ := hungAPI(t)
-			return start(t, &env{getenv: mapEnv(credsEnv())}, "exporter", "--listen", "127.0.0.1:0", "--endpoint", url, "--project-id", "p").interrupt(sig)
+			// It listens once the first pass is over, or --timeout has passed.
+			return start(t, &env{getenv: mapEnv(credsEnv())}, "exporter", "--listen", "127.0.0.1:0", "--endpoint", url, "--project-id", "p",
+				"--timeout", "200ms").interrupt(sig)
 		}, 0, []string{`msg="shutting down" in_flight=0`}},
 	}
 	for sig, word := range signals {
