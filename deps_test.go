@@ -5,19 +5,37 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// deps lists the packages that pkg links, as `go list -deps` does.
+// listed maps each package of the module to the packages it links, from
+// one `go list` for every test here.
+var listed = sync.OnceValues(func() (map[string][]string, error) {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(goTool, "list", "-f", "{{.ImportPath}} {{join .Deps \" \"}}", "github.com/dcskit/dcskit/...").Output()
+	if err != nil {
+		return nil, err
+	}
+	m := map[string][]string{}
+	for line := range strings.Lines(string(out)) {
+		if fields := strings.Fields(line); len(fields) > 0 {
+			m[fields[0]] = fields[1:]
+		}
+	}
+	return m, nil
+})
+
+// deps lists the packages that pkg links.
 func deps(t *testing.T, pkg string) []string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goTool, "list", "-deps", pkg).Output()
+	m, err := listed()
 	require.NoError(t, err)
-	return strings.Fields(string(out))
+	require.Contains(t, m, pkg)
+	return m[pkg]
 }
 
 // A program that imports only the client links no OpenAPI or YAML
@@ -71,10 +89,9 @@ func TestLayers(t *testing.T) {
 		}
 		return pkg == mod+rule
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goTool, "list", mod+"...").Output()
+	all, err := listed()
 	require.NoError(t, err)
-	for _, pkg := range strings.Fields(string(out)) {
+	for pkg := range all {
 		for layer, rules := range allowed {
 			if !match(pkg, layer) {
 				continue

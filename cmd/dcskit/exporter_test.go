@@ -64,7 +64,7 @@ func TestExporter(t *testing.T) {
 	assert.Positive(t, gauge(t, got, exporter.MetricLastScrape))
 
 	// Every attempt fails for a while: the last good values stay.
-	f.InjectFault(server.Fault{Status: http.StatusInternalServerError, Times: 300})
+	f.InjectFault(server.Fault{Status: http.StatusInternalServerError, Times: 30}) // ten failed refreshes
 	_, err := f.Add(server.Instance{ProjectID: serveProject, Engine: dcs.Redis, Status: dcs.Error})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
