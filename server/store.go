@@ -113,16 +113,30 @@ func newData(projects []Project) data {
 func (s *store) lock() time.Time {
 	s.mu.Lock()
 	now := s.now()
+	// The instances of a fixture entry share a chain and its times: where
+	// one lands is where all land, found once.
+	type step struct {
+		t   *Transition
+		due time.Time
+	}
+	var landed map[step]step
 	for len(s.pending) > 0 && !s.pending[0].due.After(now) {
 		// An instance whose several changes are due goes straight to the
 		// last; each is due After the one before was, however late this is.
 		r := s.pending[0]
-		t, due := r.next, r.due
-		for t.Then != nil && !due.Add(t.Then.After).After(now) {
-			t, due = t.Then, due.Add(t.Then.After)
+		from := step{r.next, r.due}
+		to, ok := landed[from]
+		if !ok {
+			for to = from; to.t.Then != nil && !to.due.Add(to.t.Then.After).After(now); {
+				to = step{to.t.Then, to.due.Add(to.t.Then.After)}
+			}
+			if landed == nil {
+				landed = map[step]step{}
+			}
+			landed[from] = to
 		}
-		s.setStatus(r, t.Status)
-		s.schedule(r, t.Then, r.chain, due)
+		s.setStatus(r, to.t.Status)
+		s.schedule(r, to.t.Then, r.chain, to.due)
 	}
 	return now
 }
