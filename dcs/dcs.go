@@ -11,7 +11,6 @@
 package dcs
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -31,14 +30,6 @@ func Engines() []Engine {
 		out[i] = e.engine
 	}
 	return out
-}
-
-// ParseEngine accepts an engine spelled exactly as the API spells it.
-func ParseEngine(s string) (Engine, error) {
-	if Engine(s).index() >= 0 {
-		return Engine(s), nil
-	}
-	return "", fmt.Errorf("unknown engine %q (valid: %s)", s, join(Engines()))
 }
 
 // LookupEngine accepts an engine in any case: "Redis", "redis", "REDIS".
@@ -89,14 +80,6 @@ func Statuses() []Status {
 	return out
 }
 
-// ParseStatus accepts a status spelled exactly as the API spells it.
-func ParseStatus(s string) (Status, error) {
-	if Status(s).index() >= 0 {
-		return Status(s), nil
-	}
-	return "", fmt.Errorf("unknown status %q (valid: %s)", s, join(Statuses()))
-}
-
 // LookupStatus accepts a status as a person may write it: its name or its
 // counter, in any case ("RUNNING", "running", "running_count").
 func LookupStatus(s string) (Status, bool) {
@@ -141,11 +124,3 @@ func (s Status) Transitional() bool { return s.index() >= 0 && !s.info().settled
 // Failure reports whether the status is a failure that waiting will not
 // mend (x-dcskit-failure in the spec): ERROR and CREATEFAILED.
 func (s Status) Failure() bool { return s.info().failure }
-
-func join[T ~string](vs []T) string {
-	names := make([]string, len(vs))
-	for i, v := range vs {
-		names[i] = string(v)
-	}
-	return strings.Join(names, ", ")
-}

@@ -57,8 +57,8 @@ import (
 //   - make test is the one line not run: it is what runs this.
 //
 // A ```text block right after a ```sh block is the exact stdout of its
-// last line. A section that another test of this package runs by name
-// (readmeSection), in a world of its own, is left to it.
+// last line. A page of docs/ that another test of this package reads
+// whole, in a world of its own, is left to it.
 
 // examplesFixture is what the fake holds: a project in cn-north-4 (the
 // default region) whose Redis instances are being created, and one in
@@ -108,8 +108,6 @@ func docSections(t *testing.T) map[string][]example {
 			heading, body, _ := strings.Cut(part, "\n")
 			if page != "README.md" {
 				heading = page + ": " + heading
-			} else if claimed[heading] {
-				continue
 			}
 			prev := ""
 			for _, m := range fence.FindAllStringSubmatch(body, -1) {
@@ -141,8 +139,7 @@ func TestREADMEExamples(t *testing.T) {
 	}
 }
 
-// claimed are the README sections that a test of this package reads by
-// name with readmeSection, and the pages of docs/ that one reads whole.
+// claimed are the pages of docs/ that a test of this package reads whole.
 func claimed(t *testing.T) map[string]bool {
 	t.Helper()
 	files, err := filepath.Glob("*_test.go")
@@ -151,8 +148,8 @@ func claimed(t *testing.T) map[string]bool {
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		require.NoError(t, err)
-		for _, m := range regexp.MustCompile(`readmeSection\(t, "([^"]+)"\)|os\.ReadFile\("\.\./\.\./(docs/[^"]+)"\)`).FindAllSubmatch(src, -1) {
-			out[string(m[1])+string(m[2])] = true
+		for _, m := range regexp.MustCompile(`os\.ReadFile\("\.\./\.\./(docs/[^"]+)"\)`).FindAllSubmatch(src, -1) {
+			out[string(m[1])] = true
 		}
 	}
 	return out

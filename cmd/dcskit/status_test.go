@@ -324,17 +324,6 @@ func TestStatusFixtureRoundTrip(t *testing.T) {
 	assert.Empty(t, r.stdout)
 }
 
-// readmeSection is the README's section under heading, up to the next.
-func readmeSection(t *testing.T, heading string) string {
-	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	require.NoError(t, err)
-	_, section, ok := strings.Cut(string(readme), "\n## "+heading+"\n")
-	require.True(t, ok, "no section %q", heading)
-	section, _, _ = strings.Cut(section, "\n## ")
-	return section
-}
-
 // codeBlock is the first code block of lang in text, without its
 // indentation.
 func codeBlock(t *testing.T, text, lang string) string {
