@@ -219,13 +219,22 @@ type group struct {
 // add adds every instance of groups or none, and returns the first of
 // each as added; merge is merged into the project table, all or nothing.
 func (s *store) add(groups []group, merge []Project) ([]Instance, error) {
+	// Ids are drawn before the lock is taken, so that queries need not
+	// wait for a large add to draw them; none for one over the limit.
+	var ids []string
+	if n := idsToDraw(groups); n <= s.max {
+		ids = make([]string, n)
+		for i := range ids {
+			ids[i] = newID()
+		}
+	}
 	now := s.lock()
 	defer s.mu.Unlock()
 	merged, err := mergeProjects(s.projects, merge)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.insert(groups, now, s.max, s.maxChanges)
+	out, err := s.insert(groups, ids, now, s.max, s.maxChanges)
 	if err == nil {
 		s.projects = merged
 	}
@@ -236,7 +245,7 @@ func (s *store) add(groups []group, merge []Project) ([]Instance, error) {
 // that a bad fixture leaves the current state in place.
 func (s *store) replace(groups []group, projects []Project) ([]Instance, error) {
 	fresh := newData(projects)
-	out, err := fresh.insert(groups, s.now(), s.max, s.maxChanges)
+	out, err := fresh.insert(groups, nil, s.now(), s.max, s.maxChanges)
 	if err != nil {
 		return nil, err
 	}
@@ -249,11 +258,12 @@ func (s *store) replace(groups []group, projects []Project) ([]Instance, error) 
 	return out, nil
 }
 
-// insert checks groups and adds them, within the limits.
-func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Instance, error) {
+// insert checks groups and adds them, within the limits, taking ids
+// from ids while they last.
+func (d *data) insert(groups []group, ids []string, now time.Time, max, maxChanges int) ([]Instance, error) {
 	total, changes := 0, 0
 	chains := map[*Transition]*chain{} // one copy of a chain given to many
-	ids := map[string]bool{}
+	given := map[string]bool{}
 	for i, g := range groups {
 		in := g.Instance
 		if chains[in.Becomes] != nil {
@@ -266,14 +276,14 @@ func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Ins
 			ie = invalid("count", "%d is out of range 1 to %d (MaxCount)", g.count, MaxCount)
 		case g.ID != "" && g.count > 1:
 			ie = invalid("id", "an entry with an id must have count 1")
-		case g.ID != "" && (ids[g.ID] || d.byID[g.ID] != nil):
+		case g.ID != "" && (given[g.ID] || d.byID[g.ID] != nil):
 			ie = invalid("id", "%q: %w", g.ID, ErrExists)
 		}
 		if ie != nil {
 			ie.Index = i
 			return nil, ie
 		}
-		ids[g.ID] = true
+		given[g.ID] = true
 		total += g.count
 		if g.Becomes != nil && chains[g.Becomes] == nil {
 			chains[g.Becomes] = newChain(g.Becomes)
@@ -291,7 +301,11 @@ func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Ins
 		for k := range g.count {
 			r := &record{Instance: g.Instance, hidx: -1}
 			for r.ID == "" || d.byID[r.ID] != nil { // a UUID drawn twice, at 2^-122
-				r.ID = newID()
+				if len(ids) > 0 {
+					r.ID, ids = ids[0], ids[1:]
+				} else {
+					r.ID = newID()
+				}
 			}
 			switch {
 			case r.Name == "":
@@ -646,6 +660,17 @@ func (t *Transition) clone() *Transition {
 	c := *t
 	c.Then = t.Then.clone()
 	return &c
+}
+
+// idsToDraw is how many instances of groups need an id drawn.
+func idsToDraw(groups []group) int {
+	n := 0
+	for _, g := range groups {
+		if g.ID == "" {
+			n += max(g.count, 0)
+		}
+	}
+	return n
 }
 
 // newID makes a random UUID (version 4), the form of real DCS instance ids.
