@@ -221,8 +221,14 @@ type group struct {
 func (s *store) add(groups []group, merge []Project) ([]Instance, error) {
 	// Ids are drawn before the lock is taken, so that queries need not
 	// wait for a large add to draw them; none for one over the limit.
+	n := 0
+	for _, g := range groups {
+		if g.ID == "" {
+			n += max(g.count, 0)
+		}
+	}
 	var ids []string
-	if n := idsToDraw(groups); n <= s.max {
+	if n <= s.max {
 		ids = make([]string, n)
 		for i := range ids {
 			ids[i] = newID()
@@ -660,17 +666,6 @@ func (t *Transition) clone() *Transition {
 	c := *t
 	c.Then = t.Then.clone()
 	return &c
-}
-
-// idsToDraw is how many instances of groups need an id drawn.
-func idsToDraw(groups []group) int {
-	n := 0
-	for _, g := range groups {
-		if g.ID == "" {
-			n += max(g.count, 0)
-		}
-	}
-	return n
 }
 
 // newID makes a random UUID (version 4), the form of real DCS instance ids.

@@ -13,22 +13,17 @@ import (
 	"time"
 )
 
-// Limits every dcskit listener applies, so that a slow or hostile client
-// cannot hold a connection or memory.
 const (
-	ReadHeaderTimeout = 5 * time.Second
-	ReadTimeout       = 30 * time.Second
-	WriteTimeout      = 60 * time.Second
-	IdleTimeout       = 2 * time.Minute
-	MaxHeaderBytes    = 64 << 10
 	// DrainTimeout is how long a shutdown waits for in-flight requests
 	// before it cuts them off.
-	DrainTimeout = 5 * time.Second
+	DrainTimeout   = 5 * time.Second
+	MaxHeaderBytes = 64 << 10
 )
 
-// New returns an http.Server for h with dcskit's limits. logger receives
-// the server's own errors (TLS handshakes, panics it recovers); nil
-// discards them.
+// New returns an http.Server for h with the limits every dcskit listener
+// applies, so that a slow or hostile client cannot hold a connection or
+// memory. logger receives the server's own errors (TLS handshakes, panics
+// it recovers); nil discards them.
 func New(h http.Handler, logger *slog.Logger) *http.Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -38,10 +33,10 @@ func New(h http.Handler, logger *slog.Logger) *http.Server {
 		// OPTIONS * goes to the handler, which answers it as any URL it
 		// does not serve, instead of net/http's empty 200.
 		DisableGeneralOptionsHandler: true,
-		ReadHeaderTimeout:            ReadHeaderTimeout,
-		ReadTimeout:                  ReadTimeout,
-		WriteTimeout:                 WriteTimeout,
-		IdleTimeout:                  IdleTimeout,
+		ReadHeaderTimeout:            5 * time.Second,
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 60 * time.Second, // above MaxFaultDelay
+		IdleTimeout:                  2 * time.Minute,
 		MaxHeaderBytes:               MaxHeaderBytes,
 		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -50,8 +45,8 @@ func New(h http.Handler, logger *slog.Logger) *http.Server {
 // Run serves srv on ln until ctx is done. Then it logs "shutting down",
 // stops accepting, and waits up to drain for the requests in flight
 // (functions registered with srv.RegisterOnShutdown run as it starts).
-// It returns nil when every request finished, and a *CutOffError that
-// says how many were cut off when drain was not enough.
+// It returns nil when every request finished, and an error that says how
+// many were cut off when drain was not enough.
 func Run(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -75,21 +70,11 @@ func Run(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Dura
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = &CutOffError{Requests: inFlight.Load(), Drain: drain}
+		err = fmt.Errorf("shut down with %d request(s) cut off, still in flight after draining for %s", inFlight.Load(), drain)
 		_ = srv.Close()
 	}
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
 	}
 	return err
-}
-
-// CutOffError is a shutdown that had to cut requests off.
-type CutOffError struct {
-	Requests int64 // still being handled when drain ran out
-	Drain    time.Duration
-}
-
-func (e *CutOffError) Error() string {
-	return fmt.Sprintf("shut down with %d request(s) cut off, still in flight after draining for %s", e.Requests, e.Drain)
 }

@@ -2,7 +2,7 @@ package httpserve_test
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -68,10 +68,7 @@ func TestRunDrainsThenCutsOff(t *testing.T) {
 			}
 			err = <-ran
 			close(release)
-			var cut *httpserve.CutOffError
-			require.True(t, errors.As(err, &cut), "%v", err)
-			assert.Equal(t, tt.cut, cut.Requests)
-			assert.EqualError(t, err, "shut down with 1 request(s) cut off, still in flight after draining for 100ms")
+			assert.EqualError(t, err, fmt.Sprintf("shut down with %d request(s) cut off, still in flight after draining for 100ms", tt.cut))
 			assert.Error(t, <-answered, "the request was cut off")
 			assert.Contains(t, log.String(), `msg="shutting down" in_flight=1`)
 		})
