@@ -219,28 +219,13 @@ type group struct {
 // add adds every instance of groups or none, and returns the first of
 // each as added; merge is merged into the project table, all or nothing.
 func (s *store) add(groups []group, merge []Project) ([]Instance, error) {
-	// Ids are drawn before the lock is taken, so that queries need not
-	// wait for a large add to draw them; none for one over the limit.
-	n := 0
-	for _, g := range groups {
-		if g.ID == "" {
-			n += max(g.count, 0)
-		}
-	}
-	var ids []string
-	if n <= s.max {
-		ids = make([]string, n)
-		for i := range ids {
-			ids[i] = newID()
-		}
-	}
 	now := s.lock()
 	defer s.mu.Unlock()
 	merged, err := mergeProjects(s.projects, merge)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.insert(groups, ids, now, s.max, s.maxChanges)
+	out, err := s.insert(groups, now, s.max, s.maxChanges)
 	if err == nil {
 		s.projects = merged
 	}
@@ -251,7 +236,7 @@ func (s *store) add(groups []group, merge []Project) ([]Instance, error) {
 // that a bad fixture leaves the current state in place.
 func (s *store) replace(groups []group, projects []Project) ([]Instance, error) {
 	fresh := newData(projects)
-	out, err := fresh.insert(groups, nil, s.now(), s.max, s.maxChanges)
+	out, err := fresh.insert(groups, s.now(), s.max, s.maxChanges)
 	if err != nil {
 		return nil, err
 	}
@@ -264,9 +249,8 @@ func (s *store) replace(groups []group, projects []Project) ([]Instance, error) 
 	return out, nil
 }
 
-// insert checks groups and adds them, within the limits, taking ids
-// from ids while they last.
-func (d *data) insert(groups []group, ids []string, now time.Time, max, maxChanges int) ([]Instance, error) {
+// insert checks groups and adds them, within the limits.
+func (d *data) insert(groups []group, now time.Time, max, maxChanges int) ([]Instance, error) {
 	total, changes := 0, 0
 	chains := map[*Transition]*chain{} // one copy of a chain given to many
 	given := map[string]bool{}
@@ -307,11 +291,7 @@ func (d *data) insert(groups []group, ids []string, now time.Time, max, maxChang
 		for k := range g.count {
 			r := &record{Instance: g.Instance, hidx: -1}
 			for r.ID == "" || d.byID[r.ID] != nil { // a UUID drawn twice, at 2^-122
-				if len(ids) > 0 {
-					r.ID, ids = ids[0], ids[1:]
-				} else {
-					r.ID = newID()
-				}
+				r.ID = newID()
 			}
 			switch {
 			case r.Name == "":

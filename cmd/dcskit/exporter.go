@@ -29,23 +29,16 @@ func newExporterCmd(e *env) *cobra.Command {
 		Long: `Serve DCS instance counts for Prometheus (see docs/many-projects.md).
 
 /metrics serves the exporter's own metrics and those of its targets: the
-project of --project-id or --region (found through IAM without an id),
-every target of --config FILE (a YAML list of region, project_id, profile),
-or with --all-projects every project the credentials can access, listed
-every 10 minutes. No scrape waits for the API: each target is refreshed in
-the background every --refresh-interval. A failed call keeps the last good
-gauges, with huaweicloud_dcs_scrape_success 0 and the error on stderr;
-huaweicloud_dcs_last_scrape_timestamp_seconds says how old they are.
-
-/probe?region=R[&project_id=P] calls the API for one target while
-Prometheus waits, within X-Prometheus-Scrape-Timeout-Seconds less 0.5s; an
-answer is reused for --min-interval. A bad query answers 400; a region IAM
-has no project for, 404. /healthz answers liveness checks.
-
-At most --max-in-flight calls are in flight, and --rate started a second;
-a 429 or 503 pauses them all. The first line on stdout is the metrics URL,
-once every target was refreshed or --timeout passed. SIGINT or SIGTERM
-stops at once and exits 0.
+project of --project-id or --region, every target of --config FILE (a YAML
+list of region, project_id, profile), or with --all-projects every project
+the credentials can access. Each is refreshed in the background every
+--refresh-interval, so that no scrape waits for the API; a failed call
+keeps the last good gauges, and huaweicloud_dcs_last_scrape_timestamp_seconds
+says how old they are. /probe?region=R[&project_id=P] calls the API for one
+target while Prometheus waits, within its scrape timeout. At most
+--max-in-flight calls are in flight; a 429 or 503 pauses them all. The
+first line on stdout is the metrics URL, once every target was refreshed or
+--timeout passed. SIGINT or SIGTERM stops at once and exits 0.
 
 ` + failedCreationsRule + `
 
